@@ -1,0 +1,564 @@
+"""`/api/dataValueSets` of the DHIS2 emulator: read and import data values.
+
+`GET` returns the values of data sets / data elements / data element groups for periods (or a
+date range) and org units (optionally with their children, or an org unit group), the way
+DHIS2 renders them. `POST` imports a JSON data value set with DHIS2's semantics: each value
+is imported, updated, ignored (unchanged value, comment and follow-up), deleted, or rejected
+with a conflict (E76xx codes, `indexes`, `rejectedIndexes`); `dryRun=true` writes nothing;
+`async=true` runs the import as a job. The response envelope follows the emulated version
+(`import_envelopes`).
+
+Example:
+    >>> httpx.post(f"{dhis2.base_url}/api/dataValueSets", json={"dataValues": [...]},
+    ...            auth=("admin", "district")).json()["response"]["importCount"]
+    {'imported': 1, 'updated': 0, 'ignored': 0, 'deleted': 0}
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from prefect_dhis2.periods import parse_period
+from prefect_dhis2.testing.app import API_VERSION_KEY, api_route
+from prefect_dhis2.testing.data_values_store import (
+    DEFAULT_ATTRIBUTE_OPTION_COMBO,
+    DataValueKey,
+    DataValueRecord,
+    format_timestamp,
+)
+from prefect_dhis2.testing.import_envelopes import (
+    IMPORT_OPTIONS_DEFAULTS,
+    data_value_import_envelope,
+)
+from prefect_dhis2.testing.jobs import job_configuration
+from prefect_dhis2.testing.state import EmulatorState, current_user, emulator_state, record_rows
+from prefect_dhis2.testing.webmessage import JSON_MEDIA_TYPE, error_response, web_message_response
+
+__all__ = ["ROUTES", "import_data_value_set", "validate_value"]
+
+_INTEGER = re.compile(r"^(-?[1-9]\d*|0)$")
+_STRATEGIES = frozenset({"CREATE_AND_UPDATE", "CREATE", "UPDATE", "DELETE"})
+
+
+# ----------------------------------------------------------------------------------- reading
+
+
+def _expand_org_units(state: EmulatorState, params: Any) -> list[str]:
+    dataset = state.dataset
+    units: list[str] = []
+    children = str(params.get("children", "false")).lower() == "true"
+    for uid in params.getlist("orgUnit"):
+        if state.data_values.position(uid) is None:
+            continue
+        units.append(uid)
+        if children:
+            units.extend(dataset.descendants(uid))
+    groups: Any = state.dataset.objects.get("organisationUnitGroups", {})
+    for gid in params.getlist("orgUnitGroup"):
+        group = groups.get(gid)
+        units.extend(ref["id"] for ref in (group or {}).get("organisationUnits", []))
+    return list(dict.fromkeys(units))
+
+
+def _data_elements(state: EmulatorState, params: Any) -> list[str]:
+    objects = state.dataset.objects
+    out: list[str] = []
+    for ds_id in params.getlist("dataSet"):
+        data_set = objects.get("dataSets", {}).get(ds_id)
+        for ref in (data_set or {}).get("dataSetElements", []):
+            out.append(ref["dataElement"]["id"])
+    for group_id in params.getlist("dataElementGroup"):
+        group = objects.get("dataElementGroups", {}).get(group_id)
+        out.extend(ref["id"] for ref in (group or {}).get("dataElements", []))
+    elements: Any = objects.get("dataElements", {})
+    out.extend(de for de in params.getlist("dataElement") if de in elements)
+    return list(dict.fromkeys(out))
+
+
+def _periods_between(state: EmulatorState, start: date, end: date) -> list[str]:
+    store = state.data_values
+    out: list[str] = []
+    for period_id in [*store.years, *store.months]:
+        period = parse_period(period_id)
+        if period.start_date >= start and period.end_date <= end:
+            out.append(period_id)
+    for key in list(store.overlay):
+        try:
+            period = parse_period(key[1])
+        except ValueError:
+            continue
+        if period.start_date >= start and period.end_date <= end:
+            out.append(key[1])
+    return list(dict.fromkeys(out))
+
+
+def _value_json(key: DataValueKey, record: DataValueRecord) -> dict[str, Any]:
+    de, period, ou, coc, aoc = key
+    item: dict[str, Any] = {
+        "dataElement": de,
+        "period": period,
+        "orgUnit": ou,
+        "categoryOptionCombo": coc,
+        "attributeOptionCombo": aoc,
+        "value": record.value,
+        "storedBy": record.stored_by,
+        "created": record.created,
+        "lastUpdated": record.last_updated,
+    }
+    if record.comment is not None:
+        item["comment"] = record.comment
+    item["followup"] = record.followup
+    if record.deleted:
+        item["deleted"] = True
+    return item
+
+
+def _read(state: EmulatorState, params: Any) -> tuple[dict[str, Any], int]:
+    has_de = any(params.getlist(k) for k in ("dataSet", "dataElement", "dataElementGroup"))
+    if not has_de:
+        return _error(
+            "E2001", "At least one data element, data set or data element group must be specified"
+        )
+    periods = params.getlist("period")
+    start, end = params.get("startDate"), params.get("endDate")
+    last_updated = params.get("lastUpdated")
+    if not periods and not (start and end) and not last_updated:
+        return _error(
+            "E2002",
+            "At least one period, start/end dates, last updated or last "
+            "updated duration must be specified",
+        )
+    if periods and (start or end):
+        return _error("E2003", "Both periods and start/end date cannot be specified")
+    if not params.getlist("orgUnit") and not params.getlist("orgUnitGroup"):
+        return _error(
+            "E2006", "At least one organisation unit or organisation unit group must be specified"
+        )
+    if start and end:
+        try:
+            start_date, end_date = date.fromisoformat(start), date.fromisoformat(end)
+        except ValueError:
+            return _error("E2004", "Start date must be before end date")
+        if start_date > end_date:
+            return _error("E2004", "Start date must be before end date")
+        periods = _periods_between(state, start_date, end_date)
+    elif not periods:
+        periods = [*state.data_values.years, *state.data_values.months]
+    include_deleted = str(params.get("includeDeleted", "false")).lower() == "true"
+    limit = int(params["limit"]) if str(params.get("limit", "")).isdigit() else None
+    units = _expand_org_units(state, params)
+    values: list[dict[str, Any]] = []
+    for key, record in state.data_values.iter_values(
+        _data_elements(state, params), periods, units, include_deleted=include_deleted
+    ):
+        if last_updated and record.last_updated < last_updated:
+            continue
+        values.append(_value_json(key, record))
+        if limit is not None and len(values) >= limit:
+            break
+    body: dict[str, Any] = {}
+    data_sets = params.getlist("dataSet")
+    if len(data_sets) == 1 and len(params.getlist("period")) == 1 and len(units) == 1:
+        body = {"dataSet": data_sets[0], "period": periods[0], "orgUnit": units[0]}
+    body["dataValues"] = values
+    return body, len(values)
+
+
+def _error(code: str, message: str) -> tuple[dict[str, Any], int]:
+    return {"__error__": (code, message)}, 0
+
+
+async def get_data_value_sets(request: Request) -> Response:
+    """`GET /api/dataValueSets`."""
+    state = emulator_state(request)
+    body, rows = await run_in_threadpool(_read, state, request.query_params)
+    if "__error__" in body:
+        code, message = body["__error__"]
+        return error_response(409, message, code)
+    record_rows(request, rows)
+    return Response(orjson.dumps(body), media_type=JSON_MEDIA_TYPE)
+
+
+# ----------------------------------------------------------------------------------- writing
+
+
+def validate_value(value_type: str, value: str) -> str | None:
+    """Check a value against a DHIS2 value type; return DHIS2's reason key when invalid.
+
+    Example:
+        >>> validate_value("INTEGER_ZERO_OR_POSITIVE", "-3")
+        'value_not_zero_or_positive_integer'
+        >>> validate_value("NUMBER", "12.5") is None
+        True
+    """
+    if value_type in ("NUMBER", "PERCENTAGE", "UNIT_INTERVAL"):
+        try:
+            number = float(value)
+        except ValueError:
+            return "value_not_numeric"
+        if math.isnan(number) or math.isinf(number):
+            return "value_not_numeric"
+        if value_type == "PERCENTAGE" and not 0 <= number <= 100:
+            return "value_not_percentage"
+        if value_type == "UNIT_INTERVAL" and not 0 <= number <= 1:
+            return "value_not_unit_interval"
+        return None
+    if value_type.startswith("INTEGER"):
+        if not _INTEGER.match(value):
+            return "value_not_integer"
+        number_i = int(value)
+        if value_type == "INTEGER_POSITIVE" and number_i <= 0:
+            return "value_not_positive_integer"
+        if value_type == "INTEGER_ZERO_OR_POSITIVE" and number_i < 0:
+            return "value_not_zero_or_positive_integer"
+        if value_type == "INTEGER_NEGATIVE" and number_i >= 0:
+            return "value_not_negative_integer"
+        return None
+    if value_type == "BOOLEAN" and value.lower() not in ("true", "false", "1", "0"):
+        return "value_not_bool"
+    if value_type == "TRUE_ONLY" and value.lower() not in ("true", "1"):
+        return "value_not_true_only"
+    return None
+
+
+class _Conflicts:
+    """Conflicts in DHIS2's shape; identical conflicts merge and accumulate `indexes`."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.rejected: set[int] = set()
+
+    def add(self, index: int, prop: str, obj: str, code: str, message: str) -> None:
+        key = (code, obj, message)
+        conflict = self.items.get(key)
+        if conflict is None:
+            conflict = self.items[key] = {
+                "object": obj,
+                "objects": {prop: obj},
+                "value": message,
+                "errorCode": code,
+                "property": prop,
+                "indexes": [],
+            }
+        conflict["indexes"].append(index)
+        self.rejected.add(index)
+
+
+def _str(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value == int(value):
+        return str(int(value))
+    return str(value)
+
+
+def import_data_value_set(
+    state: EmulatorState,
+    payload: dict[str, Any],
+    *,
+    strategy: str = "CREATE_AND_UPDATE",
+    dry_run: bool = False,
+    is_async: bool = False,
+    username: str = "admin",
+    user_roots: Iterable[str] = ("ImspTQPwCqd",),
+) -> dict[str, Any]:
+    """Import a data value set into the emulator and return its ImportSummary.
+
+    Args:
+        state: The emulator state.
+        payload: The JSON data value set.
+        strategy: `CREATE_AND_UPDATE`, `CREATE`, `UPDATE` or `DELETE`.
+        dry_run: Validate and count without writing.
+        is_async: Recorded in `importOptions`.
+        username: `storedBy` of written values.
+        user_roots: The importing user's org unit roots (E7617 outside them).
+
+    Returns:
+        The ImportSummary dict (DHIS2 key order).
+    """
+    objects = state.dataset.objects
+    store = state.data_values
+    options = {
+        **IMPORT_OPTIONS_DEFAULTS,
+        "dryRun": dry_run,
+        "async": is_async,
+        "importStrategy": strategy,
+    }
+    counts = {"imported": 0, "updated": 0, "ignored": 0, "deleted": 0}
+    conflicts = _Conflicts()
+    data_set_id = payload.get("dataSet")
+    data_set = objects.get("dataSets", {}).get(data_set_id) if data_set_id else None
+    if data_set_id and data_set is None:
+        return {
+            "responseType": "ImportSummary",
+            "status": "ERROR",
+            "importOptions": options,
+            "description": "Import process was aborted",
+            "importCount": counts,
+            "conflicts": [
+                {
+                    "object": data_set_id,
+                    "objects": {"dataSet": data_set_id},
+                    "value": f"Data set not found or not accessible: `{data_set_id}`",
+                    "errorCode": "E7600",
+                    "property": "dataSet",
+                    "indexes": [],
+                }
+            ],
+            "rejectedIndexes": [],
+            "dataSetComplete": "false",
+        }
+    members = (
+        {ref["dataElement"]["id"] for ref in data_set.get("dataSetElements", [])}
+        if data_set
+        else None
+    )
+    elements: Any = objects.get("dataElements", {})
+    cocs: Any = objects.get("categoryOptionCombos", {})
+    roots = [store.org_unit_range(r) for r in user_roots if store.position(r) is not None]
+    default_period = payload.get("period")
+    default_ou = payload.get("orgUnit")
+    default_aoc = payload.get("attributeOptionCombo") or DEFAULT_ATTRIBUTE_OPTION_COMBO
+    now = format_timestamp(datetime.now())
+    valid_periods: dict[str, bool] = {}
+    raw_values = payload.get("dataValues") or []
+
+    with state.lock:
+        for index, raw in enumerate(raw_values):
+            if not isinstance(raw, dict):
+                counts["ignored"] += 1
+                conflicts.add(
+                    index,
+                    "dataValue",
+                    str(index),
+                    "E7618",
+                    f"Data value or comment not specified for data element: `{raw}`",
+                )
+                continue
+            de = str(raw.get("dataElement") or "")
+            period = str(raw.get("period") or default_period or "")
+            ou = str(raw.get("orgUnit") or default_ou or "")
+            coc = str(raw.get("categoryOptionCombo") or "")
+            aoc = str(raw.get("attributeOptionCombo") or default_aoc)
+            value = _str(raw.get("value"))
+            comment = _str(raw.get("comment"))
+            followup = bool(raw.get("followup", raw.get("followUp", False)))
+            element = elements.get(de)
+            before = len(conflicts.rejected)
+            if element is None:
+                conflicts.add(
+                    index,
+                    "dataElement",
+                    de,
+                    "E7610",
+                    f"Data element not found or not accessible: `{de}`",
+                )
+            if period not in valid_periods:
+                try:
+                    parse_period(period)
+                    valid_periods[period] = True
+                except (ValueError, TypeError):
+                    valid_periods[period] = False
+            if not valid_periods[period]:
+                conflicts.add(index, "period", period, "E7611", f"Period not valid: `{period}`")
+            pos = store.position(ou)
+            if pos is None:
+                conflicts.add(
+                    index,
+                    "orgUnit",
+                    ou,
+                    "E7612",
+                    f"Organisation unit not found or not accessible: `{ou}`",
+                )
+            elif not any(lo <= pos < hi for lo, hi in roots):
+                conflicts.add(
+                    index,
+                    "orgUnit",
+                    ou,
+                    "E7617",
+                    f"Organisation unit: `{ou}` not in hierarchy of current user: `{username}`",
+                )
+            if element is not None and not coc:
+                combo_cocs = store.option_combos(de)
+                coc = combo_cocs[0] if len(combo_cocs) == 1 else DEFAULT_ATTRIBUTE_OPTION_COMBO
+            if coc and coc not in cocs:
+                conflicts.add(
+                    index,
+                    "categoryOptionCombo",
+                    coc,
+                    "E7613",
+                    f"Category option combo not found or not accessible for writing data: `{coc}`",
+                )
+            elif element is not None and coc not in store.option_combos(de):
+                conflicts.add(
+                    index,
+                    "categoryOptionCombo",
+                    coc,
+                    "E7634",
+                    f"Category option combo: `{coc}` must be part of category combo "
+                    f"of data element: `{de}`",
+                )
+            if aoc not in cocs:
+                conflicts.add(
+                    index,
+                    "attributeOptionCombo",
+                    aoc,
+                    "E7615",
+                    f"Attribute option combo not found or not accessible for writing data: `{aoc}`",
+                )
+            if element is not None and members is not None and de not in members:
+                conflicts.add(
+                    index,
+                    "dataElement",
+                    de,
+                    "E7633",
+                    f"Data element: `{de}` is not part of dataset: `{data_set_id}`",
+                )
+            if element is not None and value not in (None, ""):
+                reason = validate_value(str(element.get("valueType", "TEXT")), value)
+                if reason is not None:
+                    conflicts.add(
+                        index,
+                        "value",
+                        value,
+                        "E7619",
+                        f"Value must match data element's `{de}` type constraints: {reason}",
+                    )
+            if len(conflicts.rejected) > before or index in conflicts.rejected:
+                counts["ignored"] += 1
+                continue
+
+            key: DataValueKey = (de, period, ou, coc, aoc)
+            existing = store.get(key)
+            empty = value in (None, "") and comment in (None, "")
+            if strategy == "DELETE" or (empty and strategy != "CREATE"):
+                if existing is None:
+                    counts["ignored"] += 1
+                    continue
+                counts["deleted"] += 1
+                if not dry_run:
+                    store.put(
+                        key,
+                        DataValueRecord(
+                            existing.value,
+                            username,
+                            existing.created,
+                            now,
+                            existing.comment,
+                            existing.followup,
+                            deleted=True,
+                        ),
+                    )
+                continue
+            if value == "0" and assert_zero_insignificant(element):
+                counts["ignored"] += 1
+                continue
+            if existing is None:
+                if strategy == "UPDATE":
+                    counts["ignored"] += 1
+                    continue
+                counts["imported"] += 1
+                if not dry_run:
+                    store.put(
+                        key, DataValueRecord(value or "", username, now, now, comment, followup)
+                    )
+                continue
+            if strategy == "CREATE":
+                counts["ignored"] += 1
+                continue
+            same = (
+                existing.value == (value or "")
+                and (existing.comment or None) == (comment or None)
+                and existing.followup == followup
+            )
+            if same:
+                counts["ignored"] += 1
+                continue
+            counts["updated"] += 1
+            if not dry_run:
+                store.put(
+                    key,
+                    DataValueRecord(
+                        value or "", username, existing.created, now, comment, followup
+                    ),
+                )
+
+    conflict_list = list(conflicts.items.values())
+    return {
+        "responseType": "ImportSummary",
+        "status": "WARNING" if conflict_list else "SUCCESS",
+        "importOptions": options,
+        "description": "Import process completed successfully",
+        "importCount": counts,
+        "conflicts": conflict_list,
+        "rejectedIndexes": sorted(conflicts.rejected),
+        "dataSetComplete": "false",
+    }
+
+
+def assert_zero_insignificant(element: dict[str, Any] | None) -> bool:
+    """True when a zero is not stored for this data element (`zeroIsSignificant` false)."""
+    return element is not None and not element.get("zeroIsSignificant", False)
+
+
+async def post_data_value_sets(request: Request) -> Response:
+    """`POST /api/dataValueSets` (JSON)."""
+    state = emulator_state(request)
+    params = request.query_params
+    try:
+        payload = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        return error_response(400, "Invalid JSON payload")
+    if not isinstance(payload, dict):
+        return error_response(400, "Invalid JSON payload")
+    strategy = str(params.get("importStrategy", "CREATE_AND_UPDATE")).upper()
+    if strategy not in _STRATEGIES:
+        strategy = "CREATE_AND_UPDATE"
+    dry_run = str(params.get("dryRun", "false")).lower() == "true"
+    is_async = str(params.get("async", "false")).lower() == "true"
+    user = current_user(request)
+    rows = len(payload.get("dataValues") or [])
+
+    def work() -> dict[str, Any]:
+        return import_data_value_set(
+            state,
+            payload,
+            strategy=strategy,
+            dry_run=dry_run,
+            is_async=is_async,
+            username=user.username,
+            user_roots=user.org_unit_roots,
+        )
+
+    record_rows(request, rows)
+    if is_async:
+        job = state.jobs.submit("DATAVALUE_IMPORT", work)
+        location = f"{request.base_url}api/system/tasks/DATAVALUE_IMPORT".replace("//api", "/api")
+        return web_message_response(
+            200,
+            f"Initiated {job.name}",
+            response=job_configuration(job, user.uid),
+            headers={"Location": location},
+        )
+    summary = await run_in_threadpool(work)
+    status, body = data_value_import_envelope(
+        summary, minor=state.config.minor, api_version=request.scope.get(API_VERSION_KEY)
+    )
+    return Response(orjson.dumps(body), status_code=status, media_type=JSON_MEDIA_TYPE)
+
+
+ROUTES = [
+    api_route("/dataValueSets", get_data_value_sets),
+    api_route("/dataValueSets", post_data_value_sets, methods=["POST"]),
+]

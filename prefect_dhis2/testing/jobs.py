@@ -1,0 +1,181 @@
+"""Asynchronous jobs of the DHIS2 emulator (`async=true` imports, analytics table runs).
+
+A job runs in a background thread after a short delay; while it runs, and after, clients poll
+`GET /api/system/tasks/{type}/{id}` (notifications, newest first as DHIS2's notifier keeps
+them; the newest has `completed: true` once the job is done) and
+`GET /api/system/taskSummaries/{type}/{id}` (the job's ImportSummary or ImportReport).
+
+Example:
+    >>> registry = JobRegistry(delay_s=0.0)
+    >>> job = registry.submit("DATAVALUE_IMPORT", lambda: {"status": "SUCCESS"})
+    >>> registry.wait(job.id)
+    True
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from prefect_dhis2.testing.app import api_route
+from prefect_dhis2.testing.data_values_store import format_timestamp
+from prefect_dhis2.testing.state import emulator_state
+from prefect_dhis2.testing.webmessage import json_response, web_message
+from prefect_dhis2.uids import generate_uid
+
+__all__ = ["ROUTES", "Job", "JobRegistry", "job_configuration"]
+
+_JOB_LABELS = {
+    "DATAVALUE_IMPORT": "Import data values",
+    "METADATA_IMPORT": "Import metadata",
+    "ANALYTICS_TABLE": "Analytics table generation",
+}
+
+
+@dataclass
+class Job:
+    """One asynchronous job and what it reported."""
+
+    id: str
+    job_type: str
+    name: str
+    created: str
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+    summary: Any = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class JobRegistry:
+    """Runs jobs in background threads and keeps their notifications and summaries.
+
+    Args:
+        delay_s: Time a job waits before it starts (so a client sees it running).
+    """
+
+    def __init__(self, delay_s: float = 0.05) -> None:
+        self.delay_s = delay_s
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+
+    def _notify(self, job: Job, message: str, *, completed: bool, level: str = "INFO") -> None:
+        note = {
+            "uid": generate_uid(),
+            "level": level,
+            "category": job.job_type,
+            "time": format_timestamp(datetime.now()),
+            "message": message,
+            "completed": completed,
+        }
+        with self._lock:
+            job.notifications.insert(0, note)
+
+    def submit(self, job_type: str, work: Callable[[], Any]) -> Job:
+        """Start `work` in the background and return its job.
+
+        `work` returns the job summary (an ImportSummary or ImportReport dict).
+        """
+        now = datetime.now()
+        job = Job(
+            id=generate_uid(),
+            job_type=job_type,
+            name=f"{job_type} ({int(now.timestamp() * 1000)})",
+            created=format_timestamp(now),
+        )
+        with self._lock:
+            self._jobs[job.id] = job
+        self._notify(job, f"{_JOB_LABELS.get(job_type, job_type)} started", completed=False)
+
+        def run() -> None:
+            if self.delay_s:
+                time.sleep(self.delay_s)
+            try:
+                job.summary = work()
+                self._notify(job, "Import done" if "IMPORT" in job_type else "Done", completed=True)
+            except Exception as error:  # noqa: BLE001 - a failed job is reported, not raised
+                self._notify(job, f"Process failed: {error}", completed=True, level="ERROR")
+            finally:
+                job.done.set()
+
+        threading.Thread(target=run, name=f"dhis2-job-{job.id}", daemon=True).start()
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        """The job with this id, if any."""
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def of_type(self, job_type: str) -> list[Job]:
+        """Jobs of one type, oldest first."""
+        with self._lock:
+            return [j for j in self._jobs.values() if j.job_type == job_type]
+
+    def wait(self, job_id: str, timeout: float = 10.0) -> bool:
+        """Block until a job finished; False on timeout or unknown id."""
+        job = self.get(job_id)
+        return job is not None and job.done.wait(timeout)
+
+
+def job_configuration(job: Job, user_id: str | None = None) -> dict[str, Any]:
+    """The `JobConfiguration` response object DHIS2 returns when it starts a job."""
+    body: dict[str, Any] = {
+        "responseType": "JobConfiguration",
+        "name": job.name,
+        "id": job.id,
+        "created": job.created,
+        "jobType": job.job_type,
+        "jobStatus": "SCHEDULED",
+        "jobParameters": {},
+        "relativeNotifierEndpoint": f"/api/system/tasks/{job.job_type}/{job.id}",
+    }
+    if user_id:
+        body["userUid"] = user_id
+    return body
+
+
+def _registry(request: Request) -> JobRegistry:
+    state = emulator_state(request)
+    if state.jobs is None:  # pragma: no cover - state builds one when this module exists
+        state.jobs = JobRegistry()
+    registry: JobRegistry = state.jobs
+    return registry
+
+
+async def tasks(request: Request) -> Response:
+    """`GET /api/system/tasks/{type}/{id}`: the job's notifications, newest first."""
+    job = _registry(request).get(request.path_params["job_id"])
+    if job is None or job.job_type != request.path_params["job_type"]:
+        return json_response([])
+    return json_response(list(job.notifications))
+
+
+async def tasks_of_type(request: Request) -> Response:
+    """`GET /api/system/tasks/{type}`: notifications of every job of a type, by job id."""
+    jobs = _registry(request).of_type(request.path_params["job_type"])
+    return json_response({job.id: list(job.notifications) for job in jobs})
+
+
+async def task_summary(request: Request) -> Response:
+    """`GET /api/system/taskSummaries/{type}/{id}`: the job's summary (null while running)."""
+    job = _registry(request).get(request.path_params["job_id"])
+    if job is None or job.job_type != request.path_params["job_type"]:
+        return json_response(
+            web_message(404, f"Job with id {request.path_params['job_id']} could not be found."),
+            404,
+        )
+    if not job.done.is_set():
+        return Response(b"", status_code=200, media_type="application/json")
+    return json_response(job.summary)
+
+
+ROUTES = [
+    api_route("/system/tasks/{job_type}/{job_id}", tasks),
+    api_route("/system/tasks/{job_type}", tasks_of_type),
+    api_route("/system/taskSummaries/{job_type}/{job_id}", task_summary),
+]
