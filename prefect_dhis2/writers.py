@@ -1,0 +1,348 @@
+"""Table and GeoJSON writers: batch by batch, atomic, one writer per format.
+
+Every writer writes to a temporary file next to the target and renames it into
+place only when the writer is closed without error, so an interrupted export
+never leaves a file that looks complete.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "units.csv"
+    >>> columns = [Column("id", "string"), Column("level", "int")]
+    >>> with open_table_writer(out, columns) as writer:
+    ...     writer.write_batch([{"id": "ImspTQPwCqd", "level": 1}])
+    >>> out.read_text().splitlines()
+    ['id,level', 'ImspTQPwCqd,1']
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, Protocol, Self
+
+__all__ = [
+    "Column",
+    "ColumnType",
+    "GeoJsonWriter",
+    "TableFormat",
+    "TableWriter",
+    "ensure_writable_dir",
+    "open_table_writer",
+]
+
+ColumnType = Literal["string", "int", "float", "bool", "date"]
+TableFormat = Literal["csv", "parquet"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A typed output column.
+
+    Attributes:
+        name: Column name.
+        type: `string`, `int`, `float`, `bool` or `date` (ISO `yyyy-mm-dd` text in CSV).
+    """
+
+    name: str
+    type: ColumnType = "string"
+
+
+class TableWriter(Protocol):
+    """What every table writer offers."""
+
+    path: Path
+    rows_written: int
+
+    def write_batch(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Append rows (mappings from column name to value; missing keys are null)."""
+
+    def close(self) -> None:
+        """Finish the file and move it into place."""
+
+    def abort(self) -> None:
+        """Drop the partial file; the target is left untouched."""
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+def ensure_writable_dir(path: str | os.PathLike[str]) -> Path:
+    """Create `path` if needed and check that files can be written there.
+
+    Raises:
+        PermissionError: With a clear message when the directory is not writable.
+        NotADirectoryError: When `path` is a file.
+    """
+    directory = Path(path)
+    if directory.exists() and not directory.is_dir():
+        raise NotADirectoryError(f"Output path {directory} exists and is not a directory")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        raise PermissionError(
+            f"Cannot write to output directory {directory}: {exc.strerror or exc}"
+        ) from None
+    return directory
+
+
+class _AtomicFile:
+    """Shared temp-file-then-rename lifecycle."""
+
+    path: Path
+
+    def __init__(self, path: Path, suffix: str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(
+            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=suffix
+        )
+        os.close(handle)
+        self._temp = Path(temp)
+        self._closed = False
+        self.rows_written = 0
+
+    def _finish(self) -> None:
+        raise NotImplementedError
+
+    def _discard(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._finish()
+        except BaseException:
+            self._temp.unlink(missing_ok=True)
+            raise
+        os.replace(self._temp, self.path)
+
+    def abort(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._discard()
+        finally:
+            self._temp.unlink(missing_ok=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return repr(value)
+    return value
+
+
+class CsvTableWriter(_AtomicFile):
+    """Write rows to CSV (UTF-8, header row, empty cells for nulls)."""
+
+    def __init__(self, path: Path, columns: Sequence[Column]) -> None:
+        super().__init__(path, ".tmp")
+        self.columns = list(columns)
+        self._names = [c.name for c in self.columns]
+        self._file = open(self._temp, "w", newline="", encoding="utf-8")  # noqa: SIM115
+        self._writer = csv.writer(self._file)
+        self._writer.writerow(self._names)
+
+    def write_batch(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        names = self._names
+        self._writer.writerows([_csv_cell(row.get(n)) for n in names] for row in rows)
+        self.rows_written += len(rows)
+
+    def _finish(self) -> None:
+        self._file.close()
+
+    def _discard(self) -> None:
+        self._file.close()
+
+
+def _arrow_type(kind: ColumnType) -> Any:
+    import pyarrow as pa
+
+    return {
+        "string": pa.string(),
+        "int": pa.int64(),
+        "float": pa.float64(),
+        "bool": pa.bool_(),
+        "date": pa.date32(),
+    }[kind]
+
+
+class ParquetTableWriter(_AtomicFile):
+    """Write rows to Parquet (pyarrow; one row group per batch, zstd)."""
+
+    def __init__(self, path: Path, columns: Sequence[Column]) -> None:
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                "Parquet output needs pyarrow: pip install 'prefect-dhis2[parquet]'"
+            ) from None
+        super().__init__(path, ".tmp")
+        self.columns = list(columns)
+        self._schema = pa.schema([(c.name, _arrow_type(c.type)) for c in self.columns])
+        self._writer = pq.ParquetWriter(str(self._temp), self._schema, compression="zstd")
+
+    def write_batch(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        import pyarrow as pa
+
+        if not rows:
+            return
+        arrays = []
+        for column in self.columns:
+            values = [_arrow_value(row.get(column.name), column.type) for row in rows]
+            arrays.append(pa.array(values, type=_arrow_type(column.type)))
+        self._writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=self._schema))
+        self.rows_written += len(rows)
+
+    def _finish(self) -> None:
+        self._writer.close()
+
+    def _discard(self) -> None:
+        self._writer.close()
+
+
+def _arrow_value(value: Any, kind: ColumnType) -> Any:
+    if value is None or value == "":
+        return None
+    if kind == "date" and isinstance(value, str):
+        from datetime import date
+
+        return date.fromisoformat(value[:10])
+    if kind == "float" and isinstance(value, int | float):
+        return float(value)
+    return value
+
+
+def open_table_writer(
+    path: str | os.PathLike[str], columns: Sequence[Column], format: TableFormat | None = None
+) -> TableWriter:
+    """Open an atomic writer for `path`; the format comes from the suffix unless given.
+
+    Args:
+        path: The target file (`.csv` or `.parquet`).
+        columns: The typed columns, in output order.
+        format: `csv` or `parquet`, overriding the suffix.
+
+    Returns:
+        A writer; use it as a context manager.
+
+    Raises:
+        ValueError: For an unknown format.
+    """
+    target = Path(path)
+    kind = format or target.suffix.lstrip(".").lower()
+    if kind == "csv":
+        return CsvTableWriter(target, columns)
+    if kind == "parquet":
+        return ParquetTableWriter(target, columns)
+    raise ValueError(f"Unknown table format {kind!r}: use 'csv' or 'parquet'")
+
+
+def write_table(
+    path: str | os.PathLike[str],
+    columns: Sequence[Column],
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    batch_size: int = 10_000,
+) -> int:
+    """Write all `rows` to `path` atomically; returns the row count."""
+    with open_table_writer(path, columns) as writer:
+        batch: list[Mapping[str, Any]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= batch_size:
+                writer.write_batch(batch)
+                batch = []
+        writer.write_batch(batch)
+        return writer.rows_written
+
+
+class GeoJsonWriter(_AtomicFile):
+    """Stream a GeoJSON FeatureCollection, with its `bbox` computed on the way.
+
+    Coordinates are written as given (DHIS2 uses lon/lat, as GeoJSON does).
+
+    Example:
+        >>> import tempfile, pathlib, json
+        >>> out = pathlib.Path(tempfile.mkdtemp()) / "ou.geojson"
+        >>> with GeoJsonWriter(out) as geo:
+        ...     geo.write_features([{"type": "Feature", "properties": {"id": "a"},
+        ...         "geometry": {"type": "Point", "coordinates": [-11.7, 8.1]}}])
+        >>> json.loads(out.read_text())["bbox"]
+        [-11.7, 8.1, -11.7, 8.1]
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, ".tmp")
+        self._file = open(self._temp, "w", encoding="utf-8")  # noqa: SIM115
+        self._file.write('{"type": "FeatureCollection", "features": [')
+        self.bbox = [math.inf, math.inf, -math.inf, -math.inf]
+
+    def write_features(self, features: Iterable[Mapping[str, Any]]) -> None:
+        for feature in features:
+            geometry = feature.get("geometry")
+            if isinstance(geometry, Mapping):
+                self._extend_bbox(geometry.get("coordinates"))
+            if self.rows_written:
+                self._file.write(",")
+            self._file.write("\n")
+            self._file.write(json.dumps(feature, separators=(",", ":")))
+            self.rows_written += 1
+
+    def _extend_bbox(self, coordinates: Any) -> None:
+        if not isinstance(coordinates, list) or not coordinates:
+            return
+        if isinstance(coordinates[0], int | float):
+            x, y = float(coordinates[0]), float(coordinates[1])
+            box = self.bbox
+            box[0], box[1] = min(box[0], x), min(box[1], y)
+            box[2], box[3] = max(box[2], x), max(box[3], y)
+            return
+        for part in coordinates:
+            self._extend_bbox(part)
+
+    def _finish(self) -> None:
+        self._file.write("\n]")
+        if self.rows_written and math.isfinite(self.bbox[0]):
+            self._file.write(f', "bbox": {json.dumps(self.bbox)}')
+        self._file.write("}\n")
+        self._file.close()
+
+    def _discard(self) -> None:
+        self._file.close()
