@@ -119,14 +119,49 @@ def _fields(request: Request, default: str, name: str = "fields") -> list[FieldS
     return parse_fields(joined, default)
 
 
-def _narrow_org_units(dataset: Dhis2Dataset, filters: list[str], junction: str) -> set[str] | None:
-    """Cheap candidate sets for common org unit filters on large trees (AND junction only)."""
-    if junction == "OR":
+_LEVEL_TESTS: dict[str, Callable[[int, int], bool]] = {
+    "eq": lambda a, b: a == b,
+    "!eq": lambda a, b: a != b,
+    "ne": lambda a, b: a != b,
+    "neq": lambda a, b: a != b,
+    "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b,
+    "lte": lambda a, b: a <= b,
+    "gt": lambda a, b: a > b,
+    "ge": lambda a, b: a >= b,
+    "gte": lambda a, b: a >= b,
+}
+
+
+def _units_at_levels(dataset: Dhis2Dataset, op: str, value: str) -> set[str] | None:
+    """Units whose level satisfies `level:<op>:<value>`, from the level index."""
+    levels = range(1, dataset.max_level + 1)
+    if op in ("in", "!in"):
+        wanted = {int(v) for v in value.strip("[]").split(",") if v.strip().isdigit()}
+        chosen = [lv for lv in levels if (lv in wanted) == (op == "in")]
+    elif op in _LEVEL_TESTS and value.isdigit():
+        chosen = [lv for lv in levels if _LEVEL_TESTS[op](lv, int(value))]
+    else:
         return None
+    return {u for lv in chosen for u in dataset.org_units_at_level(lv)}
+
+
+def _narrow_org_units(
+    dataset: Dhis2Dataset, filters: list[str], junction: str
+) -> tuple[set[str] | None, bool]:
+    """Cheap candidate sets for common org unit filters on large trees (AND junction only).
+
+    Returns the candidates (None when no filter could be narrowed) and whether the
+    candidates are exact, i.e. every filter was answered from the indexes.
+    """
+    if junction == "OR":
+        return None, False
     candidate: set[str] | None = None
+    exact = True
     for raw in filters:
         parts = raw.split(":", 2)
         if len(parts) != 3:
+            exact = False
             continue
         path, op, value = parts
         found: set[str] | None = None
@@ -137,17 +172,19 @@ def _narrow_org_units(dataset: Dhis2Dataset, filters: list[str], junction: str) 
                 found = {value}
             elif path == "parent.id" and op == "eq":
                 found = set(dataset.children(value)) if value in dataset.org_units.index else set()
-            elif path == "level" and op == "eq" and value.isdigit():
-                found = set(dataset.org_units_at_level(int(value)))
+            elif path == "level":
+                found = _units_at_levels(dataset, op, value)
             elif path == "path" and op in ("like", "$like") and value:
                 last = value.rstrip("/").split("/")[-1]
                 if last in dataset.org_units.index:
                     found = {last, *dataset.descendants(last)}
         except KeyError:
             found = set()
-        if found is not None:
+        if found is None:
+            exact = False
+        else:
             candidate = found if candidate is None else candidate & found
-    return candidate
+    return candidate, exact and candidate is not None
 
 
 class _Rendered(Sequence[Obj]):
@@ -200,7 +237,11 @@ def select_objects(
         table = dataset.org_units
         level = _int_param(request, "level", None)
         max_level = _int_param(request, "maxLevel", None)
-        narrowed = _narrow_org_units(dataset, filter_texts, junction) if coll.lazy else None
+        narrowed, exact = (
+            _narrow_org_units(dataset, filter_texts, junction) if coll.lazy else (None, False)
+        )
+        if exact:
+            filters = []  # every filter was answered from the indexes
         if _flag(request, "userOnly"):
             roots = set(current_user(request).org_unit_roots)
             narrowed = roots if narrowed is None else narrowed & roots
