@@ -21,3 +21,9 @@ __all__ = [
     "dhis2_metadata_quality",
     "dhis2_org_units_export",
 ]
+from prefect_dhis2.flows.analytics_flows import dhis2_analytics_export, dhis2_data_values_import
+
+__all__ += ["dhis2_analytics_export", "dhis2_data_values_import"]
+from prefect_dhis2.flows.indicator_flows import dhis2_indicator_complexity
+
+__all__ += ["dhis2_indicator_complexity"]
