@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -415,14 +416,18 @@ async def _export_org_units(
         names_by_level = level_names(levels)
         max_level = max(names_by_level or {1: ""})
         # Pass 1: names of every unit that can be an ancestor (small: no leaves
-        # of the deepest level).
+        # of the deepest level). It runs while pass 2's first pages are fetched;
+        # rows are flattened only once the names are complete.
         names: dict[str, str] = {}
-        async for page in client.iter_metadata(
-            "organisationUnits", fields="id,name", filters=[f"level:lt:{max_level}"]
-        ):
-            names.update((str(u["id"]), str(u.get("name") or "")) for u in page)
-        logger.info("Loaded %d ancestor names; streaming org units", len(names))
 
+        async def load_names() -> None:
+            async for page in client.iter_metadata(
+                "organisationUnits", fields="id,name", filters=[f"level:lt:{max_level}"]
+            ):
+                names.update((str(u["id"]), str(u.get("name") or "")) for u in page)
+            logger.info("Loaded %d ancestor names", len(names))
+
+        names_loaded = asyncio.ensure_future(load_names())
         columns = org_unit_columns(max_level)
         files = {f"org_units_{fmt}": str(directory / f"org_units.{fmt}") for fmt in formats}
         writers: list[TableWriter] = [
@@ -436,6 +441,8 @@ async def _export_org_units(
             async for page in client.iter_metadata(
                 "organisationUnits", fields=ORG_UNIT_FIELDS, filters=filters
             ):
+                if not names_loaded.done():
+                    await names_loaded
                 rows = [flatten_org_unit(u, names, max_level) for u in page]
                 for writer in writers:
                     writer.write_batch(rows)
@@ -444,7 +451,9 @@ async def _export_org_units(
                     geo.write_features(features)
                 count += len(rows)
                 with_geometry += len(features)
+            await names_loaded  # an empty selection still surfaces pass 1 errors
         except BaseException:
+            names_loaded.cancel()
             for writer in writers:
                 writer.abort()
             if geo is not None:

@@ -33,6 +33,8 @@ from prefect_dhis2.models import (
 
 __all__ = ["AsyncDhis2Client"]
 
+_sleep = asyncio.sleep  # module-level so tests can replace it for this client only
+
 
 class AsyncDhis2Client:
     """An asyncio client for one DHIS2 instance, with the same methods as
@@ -90,7 +92,7 @@ class AsyncDhis2Client:
             if isinstance(step, Send):
                 reply = await self._send(step.operation)
             else:
-                await asyncio.sleep(step.seconds)
+                await _sleep(step.seconds)
             try:
                 step = exchange.send(reply)
             except StopIteration as done:
@@ -152,12 +154,10 @@ class AsyncDhis2Client:
         )
         size = page_size or self.settings.page_size
         first = await self._page(endpoint, query, 1, size)
-        yield first
-        if not first.items:
-            return
-        remaining = remaining_pages(first.pager)
+        remaining = remaining_pages(first.pager) if first.items else range(0)
         if remaining is None:
             # No pageCount: follow the pages one after another.
+            yield first
             page, number = first, 1
             while page.pager is not None and not page.pager.is_last and page.items:
                 number += 1
@@ -167,18 +167,21 @@ class AsyncDhis2Client:
         window = 2 * self.settings.max_concurrency
         numbers = iter(remaining)
         pending: deque[asyncio.Task[MetadataPage]] = deque()
-        try:
+
+        def schedule() -> None:
             for number in numbers:
                 pending.append(asyncio.ensure_future(self._page(endpoint, query, number, size)))
                 if len(pending) >= window:
-                    break
+                    return
+
+        try:
+            # Start the next pages before handing out the first, so the server
+            # is busy while the caller processes it.
+            schedule()
+            yield first
             while pending:
                 page = await pending.popleft()
-                next_number = next(numbers, None)
-                if next_number is not None:
-                    pending.append(
-                        asyncio.ensure_future(self._page(endpoint, query, next_number, size))
-                    )
+                schedule()
                 yield page
         finally:
             for task in pending:

@@ -30,6 +30,8 @@ from prefect_dhis2.models import (
 
 __all__ = ["Dhis2Client"]
 
+_sleep = time.sleep  # module-level so tests can replace it for this client only
+
 
 class Dhis2Client:
     """A synchronous client for one DHIS2 instance.
@@ -85,7 +87,7 @@ class Dhis2Client:
             if isinstance(step, Send):
                 reply = self._send(step.operation)
             else:
-                time.sleep(step.seconds)
+                _sleep(step.seconds)
             try:
                 step = exchange.send(reply)
             except StopIteration as done:

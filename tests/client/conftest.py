@@ -46,8 +46,8 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     import prefect_dhis2.client.async_client as async_module
     import prefect_dhis2.client.sync_client as sync_module
 
-    monkeypatch.setattr(sync_module.time, "sleep", fake_sleep)
-    monkeypatch.setattr(async_module.asyncio, "sleep", fake_async_sleep)
+    monkeypatch.setattr(sync_module, "_sleep", fake_sleep)
+    monkeypatch.setattr(async_module, "_sleep", fake_async_sleep)
     return recorded
 
 
