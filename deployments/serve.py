@@ -15,7 +15,7 @@ from prefect import serve
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from deploy import build  # noqa: E402
+from deploy import build
 
 
 def main() -> None:

@@ -126,5 +126,5 @@ def test_unwritable_dir_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Mon
 
     # Tests run as root, who may write anywhere: refuse the probe file instead.
     monkeypatch.setattr(tempfile, "NamedTemporaryFile", refuse)
-    with pytest.raises(PermissionError, match="Cannot write to output directory .*denied"):
+    with pytest.raises(PermissionError, match=r"Cannot write to output directory .*denied"):
         ensure_writable_dir(tmp_path / "exports")

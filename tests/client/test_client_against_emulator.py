@@ -182,9 +182,11 @@ def test_missing_credentials_redirect_to_login(emulator: Dhis2Emulator):
 
     from prefect_dhis2.client import ClientSettings, Dhis2Client
 
-    with Dhis2Client(ClientSettings(base_url=emulator.base_url)) as client:
-        with pytest.raises(Dhis2AuthenticationError, match="login page"):
-            client.get_me()
+    with (
+        Dhis2Client(ClientSettings(base_url=emulator.base_url)) as client,
+        pytest.raises(Dhis2AuthenticationError, match="login page"),
+    ):
+        client.get_me()
     raw = httpx.get(f"{emulator.base_url}/api/me")
     assert raw.status_code == 302 and "login" in raw.headers["location"]
 
