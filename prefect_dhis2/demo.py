@@ -23,6 +23,7 @@ from typing import Any
 from prefect_dhis2.flows import (
     dhis2_connection_check,
     dhis2_geometry_export,
+    dhis2_indicator_complexity,
     dhis2_metadata_export,
     dhis2_metadata_quality,
     dhis2_org_units_export,
@@ -38,6 +39,7 @@ def _steps() -> list[tuple[str, Callable[..., Any], dict[str, Any]]]:
         ("Metadata export", dhis2_metadata_export, {"output": "metadata"}),
         ("District geometry", dhis2_geometry_export, {"output": "geometry", "level": 2}),
         ("Metadata quality", dhis2_metadata_quality, {"output": "quality"}),
+        ("Indicator complexity", dhis2_indicator_complexity, {"output": "indicators"}),
     ]
 
 
