@@ -47,6 +47,7 @@ from prefect_dhis2.periods import (
     resolve_relative_period,
 )
 from prefect_dhis2.uids import is_valid_uid
+from prefect_dhis2.vocabulary import AGGREGATION_TYPES, REPORTING_RATE_METRICS
 
 __all__ = [
     "AGGREGATION_TYPES",
@@ -59,40 +60,7 @@ __all__ = [
 
 _UID = r"[A-Za-z][A-Za-z0-9]{10}"
 
-REPORTING_RATE_METRICS: tuple[str, ...] = (
-    "REPORTING_RATE",
-    "REPORTING_RATE_ON_TIME",
-    "ACTUAL_REPORTS",
-    "ACTUAL_REPORTS_ON_TIME",
-    "EXPECTED_REPORTS",
-)
-"""Data set metrics usable as `dsUid.<METRIC>` data items."""
-
-AGGREGATION_TYPES: frozenset[str] = frozenset(
-    {
-        "SUM",
-        "AVERAGE",
-        "AVERAGE_SUM_ORG_UNIT",
-        "LAST",
-        "LAST_AVERAGE_ORG_UNIT",
-        "LAST_LAST_ORG_UNIT",
-        "LAST_IN_PERIOD",
-        "LAST_IN_PERIOD_AVERAGE_ORG_UNIT",
-        "FIRST",
-        "FIRST_AVERAGE_ORG_UNIT",
-        "FIRST_FIRST_ORG_UNIT",
-        "COUNT",
-        "STDDEV",
-        "VARIANCE",
-        "MIN",
-        "MAX",
-        "MIN_SUM_ORG_UNIT",
-        "MAX_SUM_ORG_UNIT",
-        "NONE",
-        "DEFAULT",
-    }
-)
-"""Values DHIS2 accepts for the analytics `aggregationType` parameter."""
+# REPORTING_RATE_METRICS and AGGREGATION_TYPES come from prefect_dhis2.vocabulary.
 
 _DX_PATTERNS = (
     re.compile(rf"{_UID}"),

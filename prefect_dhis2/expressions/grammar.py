@@ -6,6 +6,8 @@ expression item maps of `DefaultExpressionService` in dhis2-core.
 
 from __future__ import annotations
 
+from prefect_dhis2.vocabulary import AGGREGATION_TYPES, REPORTING_RATE_METRICS
+
 __all__ = [
     "AGGREGATE_FUNCTIONS",
     "AGGREGATION_TYPES",
@@ -116,15 +118,6 @@ POSTFIX_FUNCTIONS = frozenset(
 )
 
 #: `R{dataSet.METRIC}` metrics.
-REPORTING_RATE_METRICS = frozenset(
-    {
-        "REPORTING_RATE",
-        "REPORTING_RATE_ON_TIME",
-        "ACTUAL_REPORTS",
-        "ACTUAL_REPORTS_ON_TIME",
-        "EXPECTED_REPORTS",
-    }
-)
 
 #: `V{name}` program variables.
 PROGRAM_VARIABLES = frozenset(
@@ -160,32 +153,6 @@ PROGRAM_VARIABLES = frozenset(
     }
 )
 
-#: Arguments accepted by `.aggregationType(...)` (DHIS2 `AggregationType`).
-AGGREGATION_TYPES = frozenset(
-    {
-        "SUM",
-        "AVERAGE",
-        "AVERAGE_SUM_ORG_UNIT",
-        "LAST",
-        "LAST_AVERAGE_ORG_UNIT",
-        "LAST_LAST_ORG_UNIT",
-        "LAST_IN_PERIOD",
-        "LAST_IN_PERIOD_AVERAGE_ORG_UNIT",
-        "FIRST",
-        "FIRST_AVERAGE_ORG_UNIT",
-        "FIRST_FIRST_ORG_UNIT",
-        "COUNT",
-        "STDDEV",
-        "VARIANCE",
-        "MIN",
-        "MAX",
-        "MIN_SUM_ORG_UNIT",
-        "MAX_SUM_ORG_UNIT",
-        "NONE",
-        "CUSTOM",
-        "DEFAULT",
-    }
-)
 
 #: Binding power of binary operators: higher binds tighter (DHIS2 order).
 BINARY_PRECEDENCE: dict[str, int] = {
