@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from prefect_dhis2.flows import (
+    dhis2_analytics_export,
     dhis2_connection_check,
+    dhis2_data_values_import,
     dhis2_geometry_export,
     dhis2_indicator_complexity,
     dhis2_metadata_export,
@@ -40,11 +42,44 @@ def _steps() -> list[tuple[str, Callable[..., Any], dict[str, Any]]]:
         ("District geometry", dhis2_geometry_export, {"output": "geometry", "level": 2}),
         ("Metadata quality", dhis2_metadata_quality, {"output": "quality"}),
         ("Indicator complexity", dhis2_indicator_complexity, {"output": "indicators"}),
+        ("ANC analytics", dhis2_analytics_export, {"output": "analytics"}),
+        (
+            "District trends",
+            dhis2_analytics_export,
+            {
+                "output": "analytics_districts",
+                "data_items": ["fbfJHSPpUQD", "cYeuwXTCPkU", "Uvn6LCg7dVU"],
+                "org_units": ["LEVEL-2"],
+                "periods": ["LAST_12_MONTHS"],
+            },
+        ),
     ]
 
 
+def _write_import_file(dhis2: Any, directory: Path) -> Path:
+    """A small data value file: ANC 1st visit at 40 facilities last month, one bad row."""
+    import csv
+    from datetime import date
+
+    from prefect_dhis2.periods import resolve_relative_period
+
+    directory.mkdir(parents=True, exist_ok=True)
+    period = resolve_relative_period("LAST_MONTH", date.today())[0].id
+    facilities = dhis2.state.dataset.org_units_at_level(4)[:40]
+    path = directory / "anc_last_month.csv"
+    columns = ["dataElement", "period", "orgUnit", "categoryOptionCombo", "value"]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for index, facility in enumerate(facilities):
+            writer.writerow(["fbfJHSPpUQD", period, facility, "pq2XI5kz2BY", 20 + index % 7])
+        # A data element that does not exist: DHIS2 reports it as a conflict.
+        writer.writerow(["abcdefghijk", period, facilities[0], "", "5"])
+    return path
+
+
 def _summary(report: Any) -> str:
-    fields = report.model_dump(exclude={"instance", "output_dir", "files", "duration_s"})
+    fields = report.model_dump(exclude={"instance", "output_dir", "files", "duration_s", "source"})
     parts = []
     for key, value in fields.items():
         if isinstance(value, dict) and key == "quality":
@@ -81,7 +116,22 @@ def run_demo(output_dir: Path, block_name: str = "dhis2-emulator-demo") -> list[
             elapsed = time.perf_counter() - started
             print(f"  ✔ {title:<22} {elapsed:6.2f} s  {_summary(report)}")
             for label, path in report.files.items():
-                print(f"      {label:<24} {path}")
+                print(f"      {label:<30} {path}")
+        source = _write_import_file(dhis2, output_dir / "import")
+        for title, dry_run in (("Import dry run", True), ("Import commit", False)):
+            started = time.perf_counter()
+            try:
+                report = dhis2_data_values_import(
+                    source=str(source),
+                    dry_run=dry_run,
+                    instance=block_name,
+                    output_dir=str(output_dir / ("import_dry_run" if dry_run else "import")),
+                )
+            except Exception as error:  # noqa: BLE001 - the demo shows partial imports
+                print(f"  ✔ {title:<22} {time.perf_counter() - started:6.2f} s  {error}")
+                continue
+            reports.append(report)
+            print(f"  ✔ {title:<22} {time.perf_counter() - started:6.2f} s  {_summary(report)}")
     print(f"\nAll outputs are under {output_dir}")
     return reports
 

@@ -31,6 +31,7 @@ from prefect_dhis2.writers import ensure_writable_dir
 
 __all__ = [
     "Dhis2FlowReport",
+    "default_table_formats",
     "host_concurrency_limit_name",
     "markdown_table",
     "resolve_credentials",
@@ -128,6 +129,15 @@ def run_sync(coroutine: Coroutine[Any, Any, T] | Awaitable[T]) -> T:
     """Run a coroutine to completion from sync code, inside or outside a running loop."""
     result: T = run_coro_as_sync(coroutine)  # type: ignore[arg-type]
     return result
+
+
+def default_table_formats() -> list[str]:
+    """`["csv", "parquet"]` when pyarrow is installed, else `["csv"]`."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return ["csv"]
+    return ["csv", "parquet"]
 
 
 def host_concurrency_limit_name(base_url: str) -> str:

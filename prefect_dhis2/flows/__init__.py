@@ -6,6 +6,7 @@ Every flow follows the conventions in `prefect_dhis2.flow_support`: it takes
 read, and returns a report model.
 """
 
+from prefect_dhis2.flows.analytics_flows import dhis2_analytics_export, dhis2_data_values_import
 from prefect_dhis2.flows.indicator_flows import dhis2_indicator_complexity
 from prefect_dhis2.flows.metadata_flows import (
     dhis2_connection_check,
@@ -16,7 +17,9 @@ from prefect_dhis2.flows.metadata_flows import (
 )
 
 __all__ = [
+    "dhis2_analytics_export",
     "dhis2_connection_check",
+    "dhis2_data_values_import",
     "dhis2_geometry_export",
     "dhis2_indicator_complexity",
     "dhis2_metadata_export",

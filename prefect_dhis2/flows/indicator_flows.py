@@ -22,6 +22,7 @@ from prefect_dhis2.expressions import ComplexityBins
 from prefect_dhis2.flow_support import (
     Dhis2FlowReport,
     Stopwatch,
+    default_table_formats,
     markdown_table,
     resolve_credentials,
     resolve_output_dir,
@@ -111,11 +112,7 @@ def _resolve_bins(bins: ComplexityBins | Sequence[int] | None) -> ComplexityBins
 
 def _resolve_formats(formats: Sequence[str] | None) -> list[str]:
     if formats is None:
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            return ["csv"]
-        return list(_FORMATS)
+        return default_table_formats()
     chosen = list(dict.fromkeys(f.lower() for f in formats))
     unknown = [f for f in chosen if f not in _FORMATS]
     if unknown or not chosen:

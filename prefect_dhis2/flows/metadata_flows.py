@@ -13,6 +13,7 @@ from prefect_dhis2.credentials import Dhis2Credentials
 from prefect_dhis2.flow_support import (
     Dhis2FlowReport,
     Stopwatch,
+    default_table_formats,
     markdown_table,
     resolve_credentials,
     resolve_output_dir,
@@ -167,7 +168,7 @@ def dhis2_org_units_export(
     directory = resolve_output_dir(output_dir, "dhis2-org-units")
     creds = resolve_credentials(credentials, instance)
     result = export_org_units(
-        creds, str(directory), formats=formats or _default_formats(), geojson=geojson
+        creds, str(directory), formats=formats or default_table_formats(), geojson=geojson
     )
     report = OrgUnitsExportReport(
         instance=creds.base_url,
@@ -192,14 +193,6 @@ def dhis2_org_units_export(
         description=f"{report.org_units:,} org units",
     )
     return report
-
-
-def _default_formats() -> list[str]:
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        return ["csv"]
-    return ["csv", "parquet"]
 
 
 class MetadataExportReport(Dhis2FlowReport):
@@ -234,7 +227,7 @@ def dhis2_metadata_export(
     watch = Stopwatch()
     directory = resolve_output_dir(output_dir, "dhis2-metadata")
     creds = resolve_credentials(credentials, instance)
-    table_formats = formats or _default_formats()
+    table_formats = formats or default_table_formats()
     org_units = export_org_units.submit(creds, str(directory), formats=table_formats)
     data_elements = fetch_metadata.submit(creds, "dataElements", fields=DATA_ELEMENT_FIELDS)
     indicators = fetch_metadata.submit(creds, "indicators", fields=INDICATOR_FIELDS)

@@ -54,6 +54,9 @@ def _serve(connection: multiprocessing.connection.Connection, options: dict[str,
                 emulator.state.stats.reset()
                 emulator.request_log.clear()
                 connection.send(True)
+            elif command == "reset":
+                emulator.reset()
+                connection.send(True)
     connection.send("stopped")
 
 
@@ -102,6 +105,10 @@ class EmulatorProcess:
     def reset_stats(self) -> None:
         """Zero the work counters and clear the request log."""
         self._ask("reset_stats")
+
+    def reset(self) -> None:
+        """Restore the generated data and clear the counters and the request log."""
+        self._ask("reset")
 
     def credentials(self, **kwargs: Any) -> Dhis2Credentials:
         """Admin credentials for the emulator (keywords override block fields)."""
