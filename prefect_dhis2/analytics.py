@@ -516,6 +516,23 @@ async def extract_analytics(
     return extract
 
 
+_VALUE_HEADERS = frozenset({"value", "numerator", "denominator", "factor", "multiplier", "divisor"})
+
+
+def _unique_rows(headers: Sequence[str], rows: list[list[str]]) -> list[list[str]]:
+    """Drop repeated cells of the grid: DHIS2 answers each dimension combination once,
+    but shards can overlap (e.g. `USER_ORGUNIT` next to that unit's own UID)."""
+    key_columns = [i for i, name in enumerate(headers) if name not in _VALUE_HEADERS]
+    seen: set[tuple[str, ...]] = set()
+    unique: list[list[str]] = []
+    for row in rows:
+        key = tuple(row[i] for i in key_columns)
+        if key not in seen:
+            seen.add(key)
+            unique.append(row)
+    return unique
+
+
 def _merge(base_url: str, parts: Sequence[Mapping[str, Any]]) -> AnalyticsExtract:
     headers: list[str] = []
     rows: list[list[str]] = []
@@ -535,7 +552,7 @@ def _merge(base_url: str, parts: Sequence[Mapping[str, Any]]) -> AnalyticsExtrac
     return AnalyticsExtract(
         base_url=base_url,
         headers=headers,
-        rows=rows,
+        rows=_unique_rows(headers, rows),
         names=names,
         dimensions={dim: list(items) for dim, items in dimensions.items()},
     )
