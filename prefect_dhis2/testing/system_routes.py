@@ -53,7 +53,11 @@ def last_analytics_success(state: EmulatorState) -> datetime:
 
 def system_info(state: EmulatorState, request: Request) -> dict[str, Any]:
     """The `GET /api/system/info` body for the request's user."""
-    now = datetime.now()
+    # The emulated server lives on its "today" (the relative period date when set),
+    # so clients that resolve relative periods from serverDate agree with it.
+    clock = datetime.now()
+    today = state.config.today
+    now = clock.replace(year=today.year, month=today.month, day=today.day)
     last = last_analytics_success(state)
     version = state.config.version
     info: dict[str, Any] = {
