@@ -17,7 +17,7 @@ import logging
 import re
 import tempfile
 import time
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -36,6 +36,7 @@ __all__ = [
     "markdown_table",
     "resolve_credentials",
     "resolve_output_dir",
+    "resolve_table_formats",
     "retry_transient_failures",
     "run_logger",
     "run_sync",
@@ -138,6 +139,34 @@ def default_table_formats() -> list[str]:
     except ImportError:
         return ["csv"]
     return ["csv", "parquet"]
+
+
+def resolve_table_formats(formats: Sequence[str] | None) -> list[str]:
+    """The table formats a flow writes: CSV always (first), plus Parquet when asked.
+
+    Args:
+        formats: Requested formats (`csv`, `parquet`), or None for the default.
+
+    Returns:
+        The formats, CSV first, without repeats.
+
+    Raises:
+        ValueError: For an unknown format, before any request.
+        ImportError: When Parquet is asked for and pyarrow is missing.
+
+    Example:
+        >>> resolve_table_formats(["parquet"])
+        ['csv', 'parquet']
+    """
+    if formats is None:
+        return default_table_formats()
+    chosen = list(dict.fromkeys(str(f).lower() for f in formats))
+    unknown = [f for f in chosen if f not in ("csv", "parquet")]
+    if unknown:
+        raise ValueError(f"Unknown table format(s) {unknown}: use 'csv' and/or 'parquet'")
+    if "parquet" in chosen and default_table_formats() == ["csv"]:
+        raise ImportError("Parquet output needs pyarrow: pip install 'prefect-dhis2[parquet]'")
+    return ["csv", *(f for f in chosen if f != "csv")]
 
 
 def host_concurrency_limit_name(base_url: str) -> str:

@@ -21,9 +21,9 @@ from prefect_dhis2.data_values import (
 from prefect_dhis2.flow_support import (
     Dhis2FlowReport,
     Stopwatch,
-    default_table_formats,
     resolve_credentials,
     resolve_output_dir,
+    resolve_table_formats,
     run_logger,
 )
 from prefect_dhis2.tidy import tidy_columns, tidy_rows
@@ -197,10 +197,7 @@ def dhis2_analytics_export(
         dimensions={"co": []} if category_option_combos else {},
         include_num_den=include_num_den or None,
     )
-    table_formats = formats or default_table_formats()
-    unknown = [f for f in table_formats if f not in ("csv", "parquet")]
-    if unknown:
-        raise ValueError(f"Unknown table format(s) {unknown}: use 'csv' and/or 'parquet'")
+    table_formats = resolve_table_formats(formats)
     directory = resolve_output_dir(output_dir, "dhis2-analytics")
     creds = resolve_credentials(credentials, instance)
     extract = fetch_analytics_table(creds, query, max_rows=max_rows)

@@ -22,10 +22,10 @@ from prefect_dhis2.expressions import ComplexityBins
 from prefect_dhis2.flow_support import (
     Dhis2FlowReport,
     Stopwatch,
-    default_table_formats,
     markdown_table,
     resolve_credentials,
     resolve_output_dir,
+    resolve_table_formats,
     run_logger,
 )
 from prefect_dhis2.indicators import (
@@ -50,7 +50,6 @@ __all__ = [
     "indicator_complexity_markdown",
 ]
 
-_FORMATS = ("csv", "parquet")
 _BAR_WIDTH = 30
 
 
@@ -108,18 +107,6 @@ def _resolve_bins(bins: ComplexityBins | Sequence[int] | None) -> ComplexityBins
             f"bins must be three upper bounds [trivial_max, simple_max, moderate_max], got {limits}"
         )
     return ComplexityBins(*limits)
-
-
-def _resolve_formats(formats: Sequence[str] | None) -> list[str]:
-    if formats is None:
-        return default_table_formats()
-    chosen = list(dict.fromkeys(f.lower() for f in formats))
-    unknown = [f for f in chosen if f not in _FORMATS]
-    if unknown or not chosen:
-        raise ValueError(f"formats must be among {list(_FORMATS)}, got {list(formats)}")
-    if "csv" not in chosen:
-        chosen.insert(0, "csv")  # the CSV is the primary output
-    return chosen
 
 
 def _short(text: str | None, limit: int = 160) -> str:
@@ -341,7 +328,7 @@ def dhis2_indicator_complexity(
     """
     watch = Stopwatch()
     chosen_bins = _resolve_bins(bins)
-    table_formats = _resolve_formats(formats)
+    table_formats = resolve_table_formats(formats)
     if top < 0:
         raise ValueError(f"top must be 0 or more, got {top}")
     directory = resolve_output_dir(output_dir, "dhis2-indicator-complexity")

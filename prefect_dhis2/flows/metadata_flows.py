@@ -13,10 +13,10 @@ from prefect_dhis2.credentials import Dhis2Credentials
 from prefect_dhis2.flow_support import (
     Dhis2FlowReport,
     Stopwatch,
-    default_table_formats,
     markdown_table,
     resolve_credentials,
     resolve_output_dir,
+    resolve_table_formats,
     run_logger,
 )
 from prefect_dhis2.metadata import (
@@ -155,7 +155,7 @@ def dhis2_org_units_export(
         credentials: The instance (takes precedence over `instance`).
         instance: Name of a saved `Dhis2Credentials` block.
         output_dir: Where to write (a new temporary directory when None).
-        formats: Table formats, default `["csv", "parquet"]`.
+        formats: Table formats (CSV is always written), default `["csv", "parquet"]`.
         geojson: Also write the units with geometry as GeoJSON.
 
     Example:
@@ -165,11 +165,10 @@ def dhis2_org_units_export(
         ```
     """
     watch = Stopwatch()
+    table_formats = resolve_table_formats(formats)
     directory = resolve_output_dir(output_dir, "dhis2-org-units")
     creds = resolve_credentials(credentials, instance)
-    result = export_org_units(
-        creds, str(directory), formats=formats or default_table_formats(), geojson=geojson
-    )
+    result = export_org_units(creds, str(directory), formats=table_formats, geojson=geojson)
     report = OrgUnitsExportReport(
         instance=creds.base_url,
         output_dir=str(directory),
@@ -216,7 +215,7 @@ def dhis2_metadata_export(
         credentials: The instance (takes precedence over `instance`).
         instance: Name of a saved `Dhis2Credentials` block.
         output_dir: Where to write (a new temporary directory when None).
-        formats: Table formats, default `["csv", "parquet"]`.
+        formats: Table formats (CSV is always written), default `["csv", "parquet"]`.
 
     Example:
         ```python
@@ -225,9 +224,9 @@ def dhis2_metadata_export(
         ```
     """
     watch = Stopwatch()
+    table_formats = resolve_table_formats(formats)
     directory = resolve_output_dir(output_dir, "dhis2-metadata")
     creds = resolve_credentials(credentials, instance)
-    table_formats = formats or default_table_formats()
     org_units = export_org_units.submit(creds, str(directory), formats=table_formats)
     data_elements = fetch_metadata.submit(creds, "dataElements", fields=DATA_ELEMENT_FIELDS)
     indicators = fetch_metadata.submit(creds, "indicators", fields=INDICATOR_FIELDS)

@@ -271,3 +271,22 @@ def test_html_answer_is_a_clear_error(tmp_path: Path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_csv_is_always_written_and_bad_formats_fail_first(
+    dhis2_emulator: Dhis2Emulator, tmp_path: Path
+):
+    report = dhis2_org_units_export(
+        credentials=dhis2_emulator.credentials(),
+        output_dir=str(tmp_path),
+        formats=["parquet"],
+        geojson=False,
+    )
+    assert sorted(report.files) == ["org_units_csv", "org_units_parquet"]
+    assert (tmp_path / "org_units.csv").exists()
+    before = len(dhis2_emulator.request_log)
+    with pytest.raises(ValueError, match="Unknown table format"):
+        dhis2_metadata_export(
+            credentials=dhis2_emulator.credentials(), output_dir=str(tmp_path), formats=["xlsx"]
+        )
+    assert len(dhis2_emulator.request_log) == before

@@ -220,7 +220,7 @@ def test_bad_parameters_fail_before_any_request(dhis2_emulator: Dhis2Emulator, t
         dhis2_indicator_complexity(credentials=creds, output_dir=str(tmp_path), bins=[1, 2])
     with pytest.raises(ValueError, match="trivial_max < simple_max"):
         dhis2_indicator_complexity(credentials=creds, output_dir=str(tmp_path), bins=[5, 2, 9])
-    with pytest.raises(ValueError, match="formats"):
+    with pytest.raises(ValueError, match="Unknown table format"):
         dhis2_indicator_complexity(credentials=creds, output_dir=str(tmp_path), formats=["xlsx"])
     assert len(dhis2_emulator.request_log) == before
     assert list(tmp_path.iterdir()) == []
