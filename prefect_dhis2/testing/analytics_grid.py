@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from operator import getitem
 from typing import Any
 
-from prefect_dhis2.expressions.syntax import Item, ItemKind
+from prefect_dhis2.expressions.syntax import Item, ItemKind, PostfixFunction
 from prefect_dhis2.testing.analytics_query import (
     DIMENSION_NAMES,
     AnalyticsError,
@@ -28,7 +28,11 @@ from prefect_dhis2.testing.analytics_query import (
     months_of,
 )
 from prefect_dhis2.testing.data_values_store import ColumnSums, DataValueStore
-from prefect_dhis2.testing.indicator_values import evaluate_expression, parse_indicator_expression
+from prefect_dhis2.testing.indicator_values import (
+    collect_items,
+    evaluate_expression,
+    parse_indicator_expression,
+)
 
 __all__ = ["build_analytics_grid", "format_value"]
 
@@ -330,6 +334,16 @@ class _Cells:
                 return float(count)
             return None
 
+        return self._indicator_result(indicator, numerator_tree, denominator_tree, item_value, days)
+
+    def _indicator_result(
+        self,
+        indicator: dict[str, Any],
+        numerator_tree: Any,
+        denominator_tree: Any,
+        item_value: Any,
+        days: int,
+    ) -> tuple[float, float, float, float, int, int] | None:
         numerator = evaluate_expression(numerator_tree, item_value)
         if numerator is None:
             return None
@@ -345,6 +359,91 @@ class _Cells:
             factor *= 365.0 / days
         value = numerator / denominator * factor
         return value, numerator, denominator, factor, multiplier, divisor
+
+    def indicator_vector(
+        self,
+        indicator: dict[str, Any],
+        periods: Sequence[PeriodItem],
+        months: tuple[str, ...],
+        los: list[int],
+        his: list[int],
+    ) -> list[tuple[float, float, float, float, int, int] | None] | None:
+        """`indicator_value` for many single org units at once (None: not vectorisable).
+
+        Each data element item is summed over every org unit in one pass per stored
+        column (as `data_vector` does for data element rows); the expression is then
+        evaluated per org unit with exactly the per-cell semantics.
+        """
+        numerator_tree, denominator_tree = self.indicator_parts(indicator)
+        if numerator_tree is None:
+            return [None] * len(los)
+        trees = (numerator_tree, denominator_tree)
+        if any(_has_postfix(tree) for tree in trees):
+            return None  # period offsets need shifted periods per item
+        vectors: dict[Item, list[float | None]] = {}
+        constants: dict[Item, float | None] = {}
+        for tree in trees:
+            for item in collect_items(tree):
+                if item in vectors or item in constants:
+                    continue
+                if item.kind is ItemKind.DATA_ELEMENT:
+                    de, coc = item.parts[0], item.parts[1] if len(item.parts) > 1 else ""
+                    if ":" in de or ":" in coc:
+                        return None
+                    kind = "OPERAND" if coc not in ("*", "") else "DATA_ELEMENT"
+                    stand_in = _DataElementRef(kind, de, coc if kind == "OPERAND" else None)
+                    vector = self.data_vector([stand_in], periods, months, None, los, his)  # type: ignore[list-item]
+                    if vector is None:
+                        return None
+                    vectors[item] = vector
+                elif item.kind is ItemKind.CONSTANT:
+                    constant = self.objects.get("constants", {}).get(item.parts[0])
+                    constants[item] = (
+                        float(constant["value"]) if constant and "value" in constant else None
+                    )
+                elif item.kind is not ItemKind.DAYS:
+                    return None  # N{}, OUG{}, ... keep the per-cell path
+        days = sum(p.period.days for p in periods)
+        results: list[tuple[float, float, float, float, int, int] | None] = []
+        for index in range(len(los)):
+
+            def item_value(item: Item, offset: int, index: int = index) -> float | None:
+                vector = vectors.get(item)
+                if vector is not None:
+                    return vector[index]
+                if item.kind is ItemKind.DAYS:
+                    return float(days)
+                return constants.get(item)
+
+            results.append(
+                self._indicator_result(
+                    indicator, numerator_tree, denominator_tree, item_value, days
+                )
+            )
+        return results
+
+
+class _DataElementRef:
+    """The parts of a data item `data_vector` reads, for an item of an expression."""
+
+    __slots__ = ("coc", "de", "kind")
+
+    def __init__(self, kind: str, de: str, coc: str | None) -> None:
+        self.kind = kind
+        self.de = de
+        self.coc = coc
+
+
+def _has_postfix(tree: Any) -> bool:
+    if isinstance(tree, PostfixFunction):
+        return True
+    children: list[Any] = []
+    for name in ("left", "right", "operand"):
+        child = getattr(tree, name, None)
+        if child is not None:
+            children.append(child)
+    children.extend(getattr(tree, "args", ()) or ())
+    return any(_has_postfix(child) for child in children)
 
 
 def _display_name(obj: dict[str, Any], display_property: str) -> str:
@@ -503,6 +602,7 @@ def _fill_rows(
     los = [units[0].lo for _, units in axes["ou"]] if single_units else []
     his = [units[0].hi for _, units in axes["ou"]] if single_units else []
     vectors: dict[tuple[int, int, int], list[str | None] | None] = {}
+    indicator_vectors: dict[tuple[int, int, int], list[Any] | None] = {}
     row_ids = ids[:n_row]
     if single_units and all(u.kind != "INDICATOR" for _, units in axes["dx"] for u in units):
         done = _fill_vector_rows(
@@ -558,7 +658,20 @@ def _fill_rows(
             if coc_filter is not None and "co" in row_dims:
                 continue  # indicators have no category option combo disaggregation
             indicator = indicators[0].obj
-            result = cells.indicator_value(indicator, periods, ranges)
+            result = None
+            vector_key = (-1 - dx_i, pe_i, 0)
+            if single_units:
+                if vector_key not in indicator_vectors:
+                    indicator_vectors[vector_key] = cells.indicator_vector(
+                        indicator, periods, pe_months[pe_i], los, his
+                    )
+                by_unit = indicator_vectors[vector_key]
+                if by_unit is not None:
+                    result = by_unit[ou_i]
+                else:
+                    result = cells.indicator_value(indicator, periods, ranges)
+            else:
+                result = cells.indicator_value(indicator, periods, ranges)
             if result is None:
                 continue
             value = result[0]
