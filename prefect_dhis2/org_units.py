@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,13 @@ from pydantic import BaseModel, Field
 from prefect_dhis2.credentials import Dhis2Credentials
 from prefect_dhis2.flow_support import retry_transient_failures, run_logger, run_sync
 from prefect_dhis2.uids import validate_uid
-from prefect_dhis2.writers import Column, GeoJsonWriter, TableWriter, open_table_writer
+from prefect_dhis2.writers import (
+    Column,
+    GeoJsonWriter,
+    TableWriter,
+    extend_bbox,
+    open_table_writer,
+)
 
 __all__ = [
     "ORG_UNIT_FIELDS",
@@ -324,29 +331,12 @@ def fetch_org_unit_geometry(
         else:
             features.append(feature)
     collection: dict[str, Any] = {"type": "FeatureCollection", "features": features}
-    box = _bbox(f["geometry"]["coordinates"] for f in features)
-    if box is not None:
+    box = [math.inf, math.inf, -math.inf, -math.inf]
+    for feature in features:
+        extend_bbox(box, feature["geometry"]["coordinates"])
+    if math.isfinite(box[0]):
         collection["bbox"] = box
     return OrgUnitGeometry(feature_collection=collection, without_geometry=missing)
-
-
-def _bbox(coordinate_sets: Iterable[Any]) -> list[float] | None:
-    xs: list[float] = []
-    ys: list[float] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, list) and value and isinstance(value[0], int | float):
-            xs.append(float(value[0]))
-            ys.append(float(value[1]))
-        elif isinstance(value, list):
-            for part in value:
-                walk(part)
-
-    for coordinates in coordinate_sets:
-        walk(coordinates)
-    if not xs:
-        return None
-    return [min(xs), min(ys), max(xs), max(ys)]
 
 
 class OrgUnitExportResult(BaseModel):

@@ -72,6 +72,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -196,19 +197,22 @@ def _format_date(day: date) -> str:
     return day.isoformat()
 
 
-class _Kind:
+class _Kind(ABC):
     """Behaviour shared by one family of period types."""
 
     name: str
 
+    @abstractmethod
     def containing(self, day: date) -> Period:
-        raise NotImplementedError
+        """The period of this type that contains `day`."""
 
+    @abstractmethod
     def shift(self, period: Period, n: int) -> Period:
-        raise NotImplementedError
+        """The period `n` steps after `period` (before it when negative)."""
 
+    @abstractmethod
     def name_of(self, period: Period) -> str:
-        raise NotImplementedError
+        """DHIS2's display name of `period`."""
 
 
 class _DailyKind(_Kind):

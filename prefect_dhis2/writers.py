@@ -21,6 +21,7 @@ import json
 import math
 import os
 import tempfile
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ __all__ = [
     "TableFormat",
     "TableWriter",
     "ensure_writable_dir",
+    "extend_bbox",
     "open_table_writer",
 ]
 
@@ -100,7 +102,7 @@ def ensure_writable_dir(path: str | os.PathLike[str]) -> Path:
     return directory
 
 
-class _AtomicFile:
+class _AtomicFile(ABC):
     """Shared temp-file-then-rename lifecycle."""
 
     path: Path
@@ -116,11 +118,13 @@ class _AtomicFile:
         self._closed = False
         self.rows_written = 0
 
+    @abstractmethod
     def _finish(self) -> None:
-        raise NotImplementedError
+        """Flush and close the temporary file (it is then renamed into place)."""
 
+    @abstractmethod
     def _discard(self) -> None:
-        raise NotImplementedError
+        """Close the temporary file without finishing it (it is then deleted)."""
 
     def close(self) -> None:
         if self._closed:
@@ -293,6 +297,26 @@ def write_table(
         return writer.rows_written
 
 
+def extend_bbox(box: list[float], coordinates: Any) -> None:
+    """Grow `box` (`[west, south, east, north]`) to cover GeoJSON `coordinates` of any depth.
+
+    Example:
+        >>> box = [math.inf, math.inf, -math.inf, -math.inf]
+        >>> extend_bbox(box, [[[-13.0, 7.0], [-12.0, 7.5]]])
+        >>> box
+        [-13.0, 7.0, -12.0, 7.5]
+    """
+    if not isinstance(coordinates, list) or not coordinates:
+        return
+    if isinstance(coordinates[0], int | float):
+        x, y = float(coordinates[0]), float(coordinates[1])
+        box[0], box[1] = min(box[0], x), min(box[1], y)
+        box[2], box[3] = max(box[2], x), max(box[3], y)
+        return
+    for part in coordinates:
+        extend_bbox(box, part)
+
+
 class GeoJsonWriter(_AtomicFile):
     """Stream a GeoJSON FeatureCollection, with its `bbox` computed on the way.
 
@@ -318,24 +342,12 @@ class GeoJsonWriter(_AtomicFile):
         for feature in features:
             geometry = feature.get("geometry")
             if isinstance(geometry, Mapping):
-                self._extend_bbox(geometry.get("coordinates"))
+                extend_bbox(self.bbox, geometry.get("coordinates"))
             if self.rows_written:
                 self._file.write(",")
             self._file.write("\n")
             self._file.write(json.dumps(feature, separators=(",", ":")))
             self.rows_written += 1
-
-    def _extend_bbox(self, coordinates: Any) -> None:
-        if not isinstance(coordinates, list) or not coordinates:
-            return
-        if isinstance(coordinates[0], int | float):
-            x, y = float(coordinates[0]), float(coordinates[1])
-            box = self.bbox
-            box[0], box[1] = min(box[0], x), min(box[1], y)
-            box[2], box[3] = max(box[2], x), max(box[3], y)
-            return
-        for part in coordinates:
-            self._extend_bbox(part)
 
     def _finish(self) -> None:
         self._file.write("\n]")

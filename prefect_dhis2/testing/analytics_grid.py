@@ -173,6 +173,21 @@ class _Cells:
         return total, count
 
     # -- data items ---------------------------------------------------------------------
+    def item_option_combos(
+        self, item: Any, de: str, coc_filter: tuple[str, ...] | None
+    ) -> tuple[str, ...]:
+        """The option combos a data item covers: an operand's own, else all of the
+        data element's, narrowed to `coc_filter` when the query has a `co` dimension."""
+        if item.kind == "OPERAND":
+            cocs: tuple[str, ...] = (item.coc,) if item.coc else ()
+            if coc_filter is not None:
+                cocs = tuple(c for c in cocs if c in coc_filter)
+            return cocs
+        if coc_filter is not None:
+            all_cocs = self.option_combos(de)
+            return tuple(c for c in coc_filter if c in all_cocs)
+        return tuple(self.option_combos(de))
+
     def data_value(
         self,
         item: DataItem,
@@ -183,15 +198,7 @@ class _Cells:
     ) -> float | None:
         de = item.de
         assert de is not None
-        if item.kind == "OPERAND":
-            cocs: tuple[str, ...] = (item.coc,) if item.coc else ()
-            if coc_filter is not None:
-                cocs = tuple(c for c in cocs if c in coc_filter)
-        elif coc_filter is not None:
-            all_cocs = self.option_combos(de)
-            cocs = tuple(c for c in coc_filter if c in all_cocs)
-        else:
-            cocs = tuple(self.option_combos(de))
+        cocs = self.item_option_combos(item, de, coc_filter)
         if not cocs:
             return None
         months = self.data_periods(de, months, [p.period for p in periods])
@@ -217,15 +224,7 @@ class _Cells:
             de = item.de
             if de is None:
                 return None
-            if item.kind == "OPERAND":
-                cocs: tuple[str, ...] = (item.coc,) if item.coc else ()
-                if coc_filter is not None:
-                    cocs = tuple(c for c in cocs if c in coc_filter)
-            elif coc_filter is not None:
-                all_cocs = self.option_combos(de)
-                cocs = tuple(c for c in coc_filter if c in all_cocs)
-            else:
-                cocs = tuple(self.option_combos(de))
+            cocs = self.item_option_combos(item, de, coc_filter)
             data_periods = self.data_periods(de, months, [p.period for p in periods])
             agg = self.aggregation(de)
             if agg not in ("SUM", "AVERAGE", "COUNT") and len(data_periods) > 1:

@@ -41,7 +41,12 @@ from prefect_dhis2.testing.import_envelopes import (
 )
 from prefect_dhis2.testing.jobs import job_configuration
 from prefect_dhis2.testing.state import EmulatorState, current_user, emulator_state, record_rows
-from prefect_dhis2.testing.webmessage import JSON_MEDIA_TYPE, error_response, web_message_response
+from prefect_dhis2.testing.webmessage import (
+    JSON_MEDIA_TYPE,
+    error_response,
+    read_json_object,
+    web_message_response,
+)
 
 __all__ = ["ROUTES", "import_data_value_set", "validate_value"]
 
@@ -516,12 +521,9 @@ async def post_data_value_sets(request: Request) -> Response:
     """`POST /api/dataValueSets` (JSON)."""
     state = emulator_state(request)
     params = request.query_params
-    try:
-        payload = orjson.loads(await request.body())
-    except orjson.JSONDecodeError:
-        return error_response(400, "Invalid JSON payload")
-    if not isinstance(payload, dict):
-        return error_response(400, "Invalid JSON payload")
+    payload = await read_json_object(request)
+    if isinstance(payload, Response):
+        return payload
     strategy = str(params.get("importStrategy", "CREATE_AND_UPDATE")).upper()
     if strategy not in _STRATEGIES:
         strategy = "CREATE_AND_UPDATE"

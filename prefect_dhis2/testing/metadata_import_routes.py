@@ -27,7 +27,7 @@ from prefect_dhis2.testing.data_values_store import format_timestamp
 from prefect_dhis2.testing.dataset import SCHEMAS
 from prefect_dhis2.testing.import_envelopes import metadata_import_envelope
 from prefect_dhis2.testing.state import EmulatorState, current_user, emulator_state
-from prefect_dhis2.testing.webmessage import JSON_MEDIA_TYPE, error_response
+from prefect_dhis2.testing.webmessage import JSON_MEDIA_TYPE, read_json_object
 from prefect_dhis2.uids import generate_uid, is_valid_uid
 
 __all__ = ["ROUTES", "import_metadata"]
@@ -285,12 +285,9 @@ async def post_metadata(request: Request) -> Response:
     """`POST /api/metadata` (JSON)."""
     state = emulator_state(request)
     params = request.query_params
-    try:
-        payload = orjson.loads(await request.body())
-    except orjson.JSONDecodeError:
-        return error_response(400, "Invalid JSON payload")
-    if not isinstance(payload, dict):
-        return error_response(400, "Invalid JSON payload")
+    payload = await read_json_object(request)
+    if isinstance(payload, Response):
+        return payload
     report = import_metadata(
         state,
         payload,

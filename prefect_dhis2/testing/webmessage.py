@@ -19,6 +19,7 @@ from http import HTTPStatus
 from typing import Any
 
 import orjson
+from starlette.requests import Request
 from starlette.responses import Response
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "error_response",
     "json_response",
     "not_found_response",
+    "read_json_object",
     "reason_phrase",
     "web_message",
     "web_message_response",
@@ -193,3 +195,14 @@ def not_found_response(klass: str, uid: str) -> OrjsonResponse:
         404
     """
     return error_response(404, f"{klass} with id {uid} could not be found.", "E1005")
+
+
+async def read_json_object(request: Request) -> dict[str, Any] | Response:
+    """The request's JSON object body, or the 400 WebMessage DHIS2 answers for anything else."""
+    try:
+        payload = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        return error_response(400, "Invalid JSON payload")
+    if not isinstance(payload, dict):
+        return error_response(400, "Invalid JSON payload")
+    return payload
