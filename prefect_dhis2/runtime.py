@@ -1,0 +1,119 @@
+"""The Prefect glue that tasks and flows share: logger, sync bridge, retry rule, report base.
+
+Everything here needs Prefect; the DHIS2 engines of each area do not import it.
+
+Example:
+    ```python
+    from prefect import task
+
+    from prefect_dhis2.runtime import retry_transient_failures, run_logger
+
+
+    @task(retries=2, retry_condition_fn=retry_transient_failures)
+    def my_task() -> None:
+        run_logger().info("working")
+    ```
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Coroutine
+from typing import Any, TypeVar
+
+from prefect.logging import get_run_logger
+from prefect.utilities.asyncutils import run_coro_as_sync
+from pydantic import BaseModel, Field
+
+from prefect_dhis2.client.errors import (
+    Dhis2ConnectionError,
+    Dhis2RateLimitError,
+    Dhis2ResponseFormatError,
+    Dhis2ServerError,
+)
+
+__all__ = [
+    "Dhis2FlowReport",
+    "Stopwatch",
+    "retry_transient_failures",
+    "run_logger",
+    "run_sync",
+]
+
+T = TypeVar("T")
+
+_TRANSIENT = (Dhis2ConnectionError, Dhis2ServerError, Dhis2RateLimitError, Dhis2ResponseFormatError)
+
+
+class Dhis2FlowReport(BaseModel):
+    """What a bundled flow did: where, what it wrote, how long it took.
+
+    Every flow's `…Report` extends this and holds the `…Result` or `…Extract` of
+    the work it composed, instead of copying its fields.
+
+    Attributes:
+        instance: The DHIS2 base URL the flow worked on.
+        output_dir: The directory it wrote to.
+        files: Output files by label (e.g. `{"org_units_csv": ".../org_units.csv"}`).
+        duration_s: Wall time of the flow body, in seconds.
+    """
+
+    instance: str
+    output_dir: str | None = None
+    files: dict[str, str] = Field(default_factory=dict)
+    duration_s: float = 0.0
+
+
+def retry_transient_failures(task: Any, task_run: Any, state: Any) -> bool:
+    """A task `retry_condition_fn`: retry only failures that a retry can fix.
+
+    Connection errors, timeouts, 5xx and 429 (after the client's own retries)
+    are worth another task attempt; wrong credentials, missing permissions,
+    unknown objects, invalid requests and bad input are not.
+
+    Example:
+        ```python
+        @task(retries=2, retry_delay_seconds=10, retry_condition_fn=retry_transient_failures)
+        def my_dhis2_task(credentials: Dhis2Credentials) -> None: ...
+        ```
+    """
+    try:
+        state.result(raise_on_failure=True)
+    except _TRANSIENT:
+        return True
+    except BaseException:  # noqa: BLE001 - anything else is permanent
+        return False
+    return False
+
+
+def run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    """The Prefect run logger when inside a run, else the package logger."""
+    try:
+        return get_run_logger()
+    except Exception:  # noqa: BLE001 - MissingContextError outside a run
+        return logging.getLogger("prefect_dhis2")
+
+
+def run_sync(coroutine: Coroutine[Any, Any, T] | Awaitable[T]) -> T:
+    """Run a coroutine to completion from sync code, inside or outside a running loop."""
+    result: T = run_coro_as_sync(coroutine)  # type: ignore[arg-type]
+    return result
+
+
+class Stopwatch:
+    """Measure a flow body's wall time.
+
+    Example:
+        >>> watch = Stopwatch()
+        >>> watch.elapsed >= 0
+        True
+    """
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since creation, rounded to milliseconds."""
+        return round(time.perf_counter() - self.started, 3)
