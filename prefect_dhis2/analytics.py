@@ -60,14 +60,10 @@ from prefect_dhis2.client import (
     Dhis2TimeoutError,
 )
 from prefect_dhis2.credentials import Dhis2Credentials
-from prefect_dhis2.flow_support import run_logger, run_sync
-from prefect_dhis2.host_budget import (
-    WorkQueue,
-    ensure_host_concurrency_limit,
-    run_in_host_budget,
-)
+from prefect_dhis2.host_limit import ensure_host_concurrency_limit, host_slot
 from prefect_dhis2.models import AnalyticsGrid, ServerInfo
 from prefect_dhis2.periods import is_relative_period
+from prefect_dhis2.runtime import run_logger, run_sync
 from prefect_dhis2.shards import (
     DEFAULT_MAX_URL_LENGTH,
     Shard,
@@ -76,6 +72,7 @@ from prefect_dhis2.shards import (
     estimate_rows,
     plan_shards,
 )
+from prefect_dhis2.work_queue import WorkQueue, run_queue
 
 __all__ = [
     "DEFAULT_MAX_ROWS",
@@ -313,11 +310,11 @@ class _Run:
         self.queue.add((shard, shard))
 
     async def run(self) -> None:
-        await run_in_host_budget(
+        await run_queue(
             self.queue,
             self.fetch,
             workers=self.client.settings.max_concurrency,
-            limit_name=self.limit_name,
+            slot=host_slot(self.limit_name),
         )
 
     async def fetch(self, item: tuple[Shard, Shard]) -> None:

@@ -27,6 +27,7 @@ __all__ = [
     "aget_dhis2_credentials",
     "get_dhis2_credentials",
     "normalize_base_url",
+    "resolve_credentials",
 ]
 
 logger = logging.getLogger("prefect_dhis2.credentials")
@@ -315,10 +316,15 @@ _FALLBACK_WARNING = (
 )
 
 
-def _is_missing_block(exc: ValueError) -> bool:
+def _demo_if_missing(name: str, exc: ValueError) -> Dhis2Credentials:
     # Prefect reports an unknown block document as a ValueError raised from
-    # ObjectNotFound; any other ValueError is a real problem.
-    return isinstance(exc.__cause__, ObjectNotFound) or "Unable to find block document" in str(exc)
+    # ObjectNotFound; any other ValueError is a real problem and is raised.
+    if not (
+        isinstance(exc.__cause__, ObjectNotFound) or "Unable to find block document" in str(exc)
+    ):
+        raise exc
+    logger.warning(_FALLBACK_WARNING, name, DEMO_BASE_URL, name)
+    return Dhis2Credentials()
 
 
 def get_dhis2_credentials(name: str = "dhis2") -> Dhis2Credentials:
@@ -342,10 +348,7 @@ def get_dhis2_credentials(name: str = "dhis2") -> Dhis2Credentials:
     try:
         loaded = Dhis2Credentials.load(name, _sync=True)  # type: ignore[call-arg]
     except ValueError as exc:
-        if not _is_missing_block(exc):
-            raise
-        logger.warning(_FALLBACK_WARNING, name, DEMO_BASE_URL, name)
-        return Dhis2Credentials()
+        return _demo_if_missing(name, exc)
     assert isinstance(loaded, Dhis2Credentials)
     return loaded
 
@@ -355,9 +358,22 @@ async def aget_dhis2_credentials(name: str = "dhis2") -> Dhis2Credentials:
     try:
         loaded = await Dhis2Credentials.aload(name)
     except ValueError as exc:
-        if not _is_missing_block(exc):
-            raise
-        logger.warning(_FALLBACK_WARNING, name, DEMO_BASE_URL, name)
-        return Dhis2Credentials()
+        return _demo_if_missing(name, exc)
     assert isinstance(loaded, Dhis2Credentials)
     return loaded
+
+
+def resolve_credentials(credentials: Dhis2Credentials | None, instance: str) -> Dhis2Credentials:
+    """The credentials a flow uses: the given block, else the saved block `instance`.
+
+    Falls back to the public demo only when no block of that name exists (with
+    a warning, see `get_dhis2_credentials`).
+
+    Example:
+        ```python
+        credentials = resolve_credentials(None, "moh-production")  # loads the saved block
+        ```
+    """
+    if credentials is not None:
+        return credentials
+    return get_dhis2_credentials(instance)

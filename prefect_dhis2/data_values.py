@@ -55,11 +55,12 @@ from pydantic import BaseModel, Field, PrivateAttr
 
 from prefect_dhis2.client import AsyncDhis2Client, Dhis2AuthenticationError, Dhis2Error
 from prefect_dhis2.credentials import Dhis2Credentials
-from prefect_dhis2.flow_support import run_logger, run_sync
-from prefect_dhis2.host_budget import ensure_host_concurrency_limit, run_in_host_budget
+from prefect_dhis2.host_limit import ensure_host_concurrency_limit, host_slot
 from prefect_dhis2.models import ImportCount, ImportSummary
 from prefect_dhis2.periods import is_valid_period, parse_period
+from prefect_dhis2.runtime import run_logger, run_sync
 from prefect_dhis2.uids import is_valid_uid
+from prefect_dhis2.work_queue import run_queue
 
 __all__ = [
     "DATA_VALUE_COLUMNS",
@@ -487,11 +488,11 @@ async def _import_pass(
             )
         )
 
-    await run_in_host_budget(
+    await run_queue(
         range(len(offsets)),
         send,
         workers=client.settings.max_concurrency,
-        limit_name=concurrency_limit,
+        slot=host_slot(concurrency_limit),
     )
     result.rejected = len(rejected)
     result.conflicts.sort(key=lambda c: (c.row is None, c.row or 0, c.chunk))
@@ -618,7 +619,7 @@ def _reconcile(result: DataValuesImportResult, check: DataValuesImportResult) ->
 
 
 def _import_summary_table(result: DataValuesImportResult) -> str:
-    from prefect_dhis2.flow_support import markdown_table
+    from prefect_dhis2.markdown import markdown_table
 
     mode = "Dry run (nothing written)" if result.dry_run else "Import"
     lines = [

@@ -79,5 +79,3 @@ def host_slot(name: str | None) -> SlotFactory | None:
         return concurrency(limit, occupy=1, strict=False)
 
     return slot
-
-

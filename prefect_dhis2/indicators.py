@@ -44,8 +44,8 @@ from prefect_dhis2.expressions import (
     describe_expression_details,
     find_missing_references,
 )
-from prefect_dhis2.flow_support import retry_transient_failures, run_logger
 from prefect_dhis2.metadata import INDICATOR_FIELDS, fetch_metadata
+from prefect_dhis2.runtime import retry_transient_failures, run_logger
 from prefect_dhis2.writers import Column
 
 __all__ = [

@@ -27,8 +27,8 @@ from pydantic import BaseModel, Field
 from prefect_dhis2.client._core import validate_filter
 from prefect_dhis2.credentials import Dhis2Credentials
 from prefect_dhis2.expressions import find_missing_references
-from prefect_dhis2.flow_support import retry_transient_failures, run_logger, run_sync
 from prefect_dhis2.models import ImportReport
+from prefect_dhis2.runtime import retry_transient_failures, run_logger, run_sync
 from prefect_dhis2.writers import Column
 
 __all__ = [

@@ -32,7 +32,7 @@ from prefect import task
 from pydantic import BaseModel, Field
 
 from prefect_dhis2.credentials import Dhis2Credentials
-from prefect_dhis2.flow_support import retry_transient_failures, run_logger, run_sync
+from prefect_dhis2.runtime import retry_transient_failures, run_logger, run_sync
 from prefect_dhis2.uids import validate_uid
 from prefect_dhis2.writers import (
     Column,

@@ -34,9 +34,13 @@ __all__ = [
     "GeoJsonWriter",
     "TableFormat",
     "TableWriter",
+    "default_table_formats",
     "ensure_writable_dir",
     "extend_bbox",
     "open_table_writer",
+    "resolve_output_dir",
+    "resolve_table_formats",
+    "write_table",
 ]
 
 ColumnType = Literal["string", "int", "float", "bool", "date"]
@@ -100,6 +104,58 @@ def ensure_writable_dir(path: str | os.PathLike[str]) -> Path:
             f"Cannot write to output directory {directory}: {exc.strerror or exc}"
         ) from None
     return directory
+
+
+def resolve_output_dir(output_dir: str | os.PathLike[str] | None, prefix: str) -> Path:
+    """The checked output directory of a run (a new temporary one when None).
+
+    Raises:
+        PermissionError: If the directory cannot be written, before any request.
+
+    Example:
+        >>> resolve_output_dir(None, "dhis2-export").name.startswith("dhis2-export-")
+        True
+    """
+    if output_dir is None:
+        return Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
+    return ensure_writable_dir(output_dir)
+
+
+def default_table_formats() -> list[str]:
+    """`["csv", "parquet"]` when pyarrow is installed, else `["csv"]`."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return ["csv"]
+    return ["csv", "parquet"]
+
+
+def resolve_table_formats(formats: Sequence[str] | None) -> list[str]:
+    """The table formats a run writes: CSV always (first), plus Parquet when asked.
+
+    Args:
+        formats: Requested formats (`csv`, `parquet`), or None for the default.
+
+    Returns:
+        The formats, CSV first, without repeats.
+
+    Raises:
+        ValueError: For an unknown format, before any request.
+        ImportError: When Parquet is asked for and pyarrow is missing.
+
+    Example:
+        >>> resolve_table_formats(["parquet"])
+        ['csv', 'parquet']
+    """
+    if formats is None:
+        return default_table_formats()
+    chosen = list(dict.fromkeys(str(f).lower() for f in formats))
+    unknown = [f for f in chosen if f not in ("csv", "parquet")]
+    if unknown:
+        raise ValueError(f"Unknown table format(s) {unknown}: use 'csv' and/or 'parquet'")
+    if "parquet" in chosen and default_table_formats() == ["csv"]:
+        raise ImportError("Parquet output needs pyarrow: pip install 'prefect-dhis2[parquet]'")
+    return ["csv", *(["parquet"] if "parquet" in chosen else [])]
 
 
 class _AtomicFile(ABC):

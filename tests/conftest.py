@@ -33,7 +33,6 @@ from prefect.context import refresh_global_settings_context
 refresh_global_settings_context()
 
 
-
 @pytest.fixture(scope="session")
 def prefect_server() -> Iterator[str]:
     """A real Prefect API (SQLite, subprocess) for block and flow tests; yields its URL."""

@@ -1,9 +1,15 @@
 """The bundled flows, importable as `prefect_dhis2.flows.<name>`.
 
-Every flow follows the conventions in `prefect_dhis2.flow_support`: it takes
-`credentials` or the name of a saved block (`instance`), writes to `output_dir`
-(a temporary directory when None), publishes an artifact a programme manager can
-read, and returns a report model.
+Every flow takes `credentials` or the name of a saved block (`instance`, resolved with
+`prefect_dhis2.credentials.resolve_credentials`), writes to `output_dir` (a temporary
+directory when None, see `prefect_dhis2.writers.resolve_output_dir`), publishes an
+artifact a programme manager can read, and returns a `…Report` that contains the
+`…Result` or `…Extract` of the work it composed.
+
+The rule of this package: a flow module imports tasks, writers and renderers and
+defines only `…Report` classes and `@flow` functions. The DHIS2 logic lives in the area
+packages (`prefect_dhis2.analytics`, `.data_values`, `.metadata`, `.org_units`,
+`.indicators`), rendering in their report modules, and writing in `prefect_dhis2.writers`.
 """
 
 from prefect_dhis2.flows.analytics_flows import dhis2_analytics_export, dhis2_data_values_import

@@ -13,21 +13,20 @@ from prefect.artifacts import create_table_artifact
 
 from prefect_dhis2.analytics import DEFAULT_MAX_ROWS, AnalyticsExtract, fetch_analytics_table
 from prefect_dhis2.analytics_query import AnalyticsQuery
-from prefect_dhis2.credentials import Dhis2Credentials
+from prefect_dhis2.credentials import Dhis2Credentials, resolve_credentials
 from prefect_dhis2.data_values import (
     DataValuesImportResult,
     import_data_values,
 )
-from prefect_dhis2.flow_support import (
-    Dhis2FlowReport,
-    Stopwatch,
-    resolve_credentials,
+from prefect_dhis2.runtime import Dhis2FlowReport, Stopwatch, run_logger
+from prefect_dhis2.tidy import tidy_columns, tidy_rows
+from prefect_dhis2.writers import (
+    Column,
+    open_table_writer,
     resolve_output_dir,
     resolve_table_formats,
-    run_logger,
+    write_table,
 )
-from prefect_dhis2.tidy import tidy_columns, tidy_rows
-from prefect_dhis2.writers import Column, open_table_writer, write_table
 
 __all__ = [
     "AnalyticsExportReport",

@@ -17,17 +17,8 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from pydantic import BaseModel
 
-from prefect_dhis2.credentials import Dhis2Credentials
+from prefect_dhis2.credentials import Dhis2Credentials, resolve_credentials
 from prefect_dhis2.expressions import ComplexityBins
-from prefect_dhis2.flow_support import (
-    Dhis2FlowReport,
-    Stopwatch,
-    markdown_table,
-    resolve_credentials,
-    resolve_output_dir,
-    resolve_table_formats,
-    run_logger,
-)
 from prefect_dhis2.indicators import (
     DEPENDENCY_COLUMNS,
     SCORE_COLUMNS,
@@ -41,7 +32,9 @@ from prefect_dhis2.indicators import (
     score_catalogue,
     score_rows,
 )
-from prefect_dhis2.writers import write_table
+from prefect_dhis2.markdown import markdown_table
+from prefect_dhis2.runtime import Dhis2FlowReport, Stopwatch, run_logger
+from prefect_dhis2.writers import resolve_output_dir, resolve_table_formats, write_table
 
 __all__ = [
     "IndicatorComplexityReport",

@@ -9,16 +9,8 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from prefect_dhis2.credentials import Dhis2Credentials
-from prefect_dhis2.flow_support import (
-    Dhis2FlowReport,
-    Stopwatch,
-    markdown_table,
-    resolve_credentials,
-    resolve_output_dir,
-    resolve_table_formats,
-    run_logger,
-)
+from prefect_dhis2.credentials import Dhis2Credentials, resolve_credentials
+from prefect_dhis2.markdown import markdown_table
 from prefect_dhis2.metadata import (
     DATA_ELEMENT_COLUMNS,
     DATA_ELEMENT_FIELDS,
@@ -35,7 +27,14 @@ from prefect_dhis2.org_units import (
     export_org_units,
     fetch_org_unit_geometry,
 )
-from prefect_dhis2.writers import Column, GeoJsonWriter, write_table
+from prefect_dhis2.runtime import Dhis2FlowReport, Stopwatch, run_logger
+from prefect_dhis2.writers import (
+    Column,
+    GeoJsonWriter,
+    resolve_output_dir,
+    resolve_table_formats,
+    write_table,
+)
 
 __all__ = [
     "ConnectionReport",

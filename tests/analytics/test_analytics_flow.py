@@ -15,9 +15,9 @@ from prefect.exceptions import ObjectNotFound
 
 from prefect_dhis2.analytics import _call_args
 from prefect_dhis2.analytics_query import AnalyticsQuery
-from prefect_dhis2.flow_support import host_concurrency_limit_name, run_sync
 from prefect_dhis2.flows import dhis2_analytics_export
-from prefect_dhis2.host_budget import ensure_host_concurrency_limit
+from prefect_dhis2.host_limit import ensure_host_concurrency_limit, host_concurrency_limit_name
+from prefect_dhis2.runtime import run_sync
 
 from .conftest import ROW_LIMIT
 
