@@ -12,9 +12,9 @@ import warnings
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
+from prefect_dhis2 import work_queue as _work_queue
 from prefect_dhis2._deprecation import REMOVED_IN, deprecated_names
 from prefect_dhis2.host_limit import host_slot
-from prefect_dhis2.work_queue import DEFAULT_HOLD_S, WorkQueue, run_queue
 
 T = TypeVar("T")
 
@@ -28,12 +28,12 @@ __getattr__ = deprecated_names(
 
 
 async def run_in_host_budget(
-    queue: WorkQueue[T] | Iterable[T],
+    queue: _work_queue.WorkQueue[T] | Iterable[T],
     handle: Callable[[T], Awaitable[None]],
     *,
     workers: int,
     limit_name: str | None = None,
-    hold_s: float = DEFAULT_HOLD_S,
+    hold_s: float = _work_queue.DEFAULT_HOLD_S,
 ) -> None:
     """Deprecated: `run_queue(queue, handle, workers=..., slot=host_slot(limit_name))`."""
     warnings.warn(
@@ -43,4 +43,6 @@ async def run_in_host_budget(
         DeprecationWarning,
         stacklevel=2,
     )
-    await run_queue(queue, handle, workers=workers, slot=host_slot(limit_name), hold_s=hold_s)
+    await _work_queue.run_queue(
+        queue, handle, workers=workers, slot=host_slot(limit_name), hold_s=hold_s
+    )

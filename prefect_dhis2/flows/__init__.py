@@ -12,7 +12,8 @@ packages (`prefect_dhis2.analytics`, `.data_values`, `.metadata`, `.org_units`,
 `.indicators`), rendering in their report modules, and writing in `prefect_dhis2.writers`.
 """
 
-from prefect_dhis2.flows.analytics_flows import dhis2_analytics_export, dhis2_data_values_import
+from prefect_dhis2.flows.analytics_flows import dhis2_analytics_export
+from prefect_dhis2.flows.data_values_flows import dhis2_data_values_import
 from prefect_dhis2.flows.indicator_flows import dhis2_indicator_complexity
 from prefect_dhis2.flows.metadata_flows import (
     dhis2_connection_check,
