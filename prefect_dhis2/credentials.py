@@ -95,6 +95,15 @@ def normalize_base_url(value: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc.lower(), path, "", ""))
 
 
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def _sends_secrets_in_clear(base_url: str) -> bool:
+    """Whether `base_url` is plain http to another machine (loopback is fine)."""
+    parts = urlsplit(base_url)
+    return parts.scheme == "http" and (parts.hostname or "") not in _LOOPBACK_HOSTS
+
+
 class Dhis2Credentials(CredentialsBlock):
     """Connection details for one DHIS2 instance: its address and either a
     username and password or a personal access token.
@@ -116,6 +125,8 @@ class Dhis2Credentials(CredentialsBlock):
         max_retries: Retries of requests that are safe to repeat.
         retry_backoff: First wait between retries, in seconds (doubles each time).
         retry_backoff_max: Longest wait between retries, in seconds.
+        retry_budget: Longest time one request may spend retrying, in seconds.
+        max_response_mb: Largest answer read for a data request, in MiB.
         max_concurrency: Requests sent at once to this instance by one client.
 
     Example:
@@ -180,12 +191,12 @@ class Dhis2Credentials(CredentialsBlock):
         description="Path to a CA bundle file for a server with a private certificate authority.",
     )
     max_retries: int = Field(
-        default=4,
+        default=12,
         ge=0,
-        le=20,
+        le=100,
         description=(
             "Retries on 429/502/503/504 and connection errors, for requests that are "
-            "safe to repeat."
+            "safe to repeat (within the retry budget)."
         ),
     )
     retry_backoff: float = Field(
@@ -193,6 +204,19 @@ class Dhis2Credentials(CredentialsBlock):
     )
     retry_backoff_max: float = Field(
         default=30.0, gt=0, description="Longest wait between retries in seconds."
+    )
+    retry_budget: float = Field(
+        default=300.0,
+        ge=0,
+        description=(
+            "Longest time in seconds one request may spend retrying, from its first attempt: "
+            "long enough to ride out a server that answers 503 while it regenerates tables."
+        ),
+    )
+    max_response_mb: int = Field(
+        default=1024,
+        ge=4,
+        description="Largest answer in MiB the client reads for a data request; larger ones fail.",
     )
     max_concurrency: int = Field(
         default=4,
@@ -243,6 +267,13 @@ class Dhis2Credentials(CredentialsBlock):
             # The public demo's well-known account.
             self.username = DEMO_USERNAME
             self.password = SecretStr(DEMO_PASSWORD)
+        if _sends_secrets_in_clear(self.base_url):
+            logger.warning(
+                "%s uses plain http: the %s would cross the network unencrypted. "
+                "Use https unless the server is on this machine.",
+                self.base_url,
+                "token" if has_token else "password",
+            )
         return self
 
     @property
@@ -280,8 +311,10 @@ class Dhis2Credentials(CredentialsBlock):
                 max_retries=self.max_retries,
                 backoff_base=self.retry_backoff,
                 backoff_max=self.retry_backoff_max,
+                budget_s=self.retry_budget,
             ),
             max_concurrency=self.max_concurrency,
+            max_response_bytes=self.max_response_mb * 1024 * 1024,
         )
 
     def get_client(self) -> Dhis2Client:

@@ -30,6 +30,7 @@ from prefect_dhis2.client.errors import (
     Dhis2ConnectionError,
     Dhis2RateLimitError,
     Dhis2ResponseFormatError,
+    Dhis2ResponseTooLargeError,
     Dhis2ServerError,
 )
 
@@ -80,6 +81,8 @@ def retry_transient_failures(task: Any, task_run: Any, state: Any) -> bool:
     """
     try:
         state.result(raise_on_failure=True)
+    except Dhis2ResponseTooLargeError:
+        return False  # the same request gets the same answer
     except _TRANSIENT:
         return True
     except BaseException:  # noqa: BLE001 - anything else is permanent

@@ -19,6 +19,7 @@ from prefect_dhis2.client.errors import (
     Dhis2RateLimitError,
     Dhis2RequestError,
     Dhis2ResponseFormatError,
+    Dhis2ResponseTooLargeError,
     Dhis2ServerError,
     Dhis2TimeoutError,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "Dhis2RateLimitError",
     "Dhis2RequestError",
     "Dhis2ResponseFormatError",
+    "Dhis2ResponseTooLargeError",
     "Dhis2ServerError",
     "Dhis2TimeoutError",
     "RetryPolicy",

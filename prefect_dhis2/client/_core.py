@@ -17,11 +17,12 @@ import time
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlencode
 
 import httpx
 import orjson
+from pydantic import BaseModel, ValidationError
 
 from prefect_dhis2._version import __version__
 from prefect_dhis2.client.errors import (
@@ -36,6 +37,7 @@ from prefect_dhis2.client.errors import (
     Dhis2RateLimitError,
     Dhis2RequestError,
     Dhis2ResponseFormatError,
+    Dhis2ResponseTooLargeError,
     Dhis2ServerError,
     Dhis2TimeoutError,
 )
@@ -51,10 +53,14 @@ from prefect_dhis2.models import (
 )
 
 __all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_PAGE_SIZE",
     "MAINTENANCE_TASKS",
+    "SMALL_RESPONSE_BYTES",
+    "BodyReader",
     "ClientSettings",
     "Operation",
+    "Received",
     "RetryPolicy",
     "Send",
     "Sleep",
@@ -62,9 +68,18 @@ __all__ = [
 
 logger = logging.getLogger("prefect_dhis2.client")
 
+M = TypeVar("M", bound=BaseModel)
+
 DEFAULT_PAGE_SIZE = 1000
 """Records per metadata page: large enough that per-request overhead is small,
 small enough that one page of org units with geometry stays a few MB."""
+
+DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024 * 1024
+"""The largest decoded body of a data request (1 GiB): a national analytics shard
+is tens of MB, so this only stops a runaway or hostile answer."""
+
+SMALL_RESPONSE_BYTES = 4 * 1024 * 1024
+"""The largest body of a small system answer (`system/info`, `me`, job polls)."""
 
 USER_AGENT = f"prefect-dhis2/{__version__} httpx/{httpx.__version__}"
 
@@ -110,11 +125,18 @@ class RetryPolicy:
     `backoff_max`, randomised between half and all of it), or the server's
     `Retry-After` (seconds or an HTTP date) capped at `retry_after_max`.
 
+    A request is retried until `max_retries` retries were made or the next
+    wait would end more than `budget_s` seconds after the first attempt began,
+    whichever comes first: a server that answers 503 for a minute while it
+    regenerates its analytics tables is waited for, a dead one is not.
+
     Attributes:
         max_retries: Retries after the first attempt (0 disables retrying).
         backoff_base: The first wait, in seconds.
         backoff_max: The longest computed wait, in seconds.
         retry_after_max: The longest wait a `Retry-After` header can ask for.
+        budget_s: The longest time, in seconds, one request may spend
+            retrying, counted from its first attempt.
 
     Example:
         >>> policy = RetryPolicy(max_retries=3, backoff_base=1.0)
@@ -122,13 +144,22 @@ class RetryPolicy:
         7.0
         >>> 2.0 <= policy.backoff(2) <= 4.0
         True
+        >>> policy.allows(attempt=1, elapsed_s=10.0, delay_s=5.0)
+        True
+        >>> policy.allows(attempt=3, elapsed_s=10.0, delay_s=5.0)
+        False
     """
 
-    max_retries: int = 4
+    max_retries: int = 12
     backoff_base: float = 0.5
     backoff_max: float = 30.0
     retry_after_max: float = 120.0
+    budget_s: float = 300.0
     random: Callable[[], float] = field(default=random.random, repr=False, compare=False)
+
+    def allows(self, *, attempt: int, elapsed_s: float, delay_s: float) -> bool:
+        """Whether retry number `attempt + 1`, after waiting `delay_s`, is still allowed."""
+        return attempt < self.max_retries and elapsed_s + delay_s <= self.budget_s
 
     def backoff(self, attempt: int) -> float:
         """The jittered exponential wait before retry number `attempt + 1`."""
@@ -182,6 +213,15 @@ class ClientSettings:
         page_size: Records per metadata page.
         max_url_length: Longest URL the client builds when it splits
             `id:in:[...]` filters (servers commonly refuse 8 KB request lines).
+        max_response_bytes: The largest decoded body the client reads for data
+            requests (metadata pages, analytics, data values, imports); a larger
+            one is refused with `Dhis2ResponseTooLargeError` instead of filling
+            memory. Small system answers (`/api/system/info`, `/api/me`, job
+            notifications) are limited to `SMALL_RESPONSE_BYTES`.
+
+    Each attempt must also finish within its timeouts in total: the read
+    timeout bounds the whole answer, not only the gap between two bytes, so a
+    server that drips a body cannot hold a request for longer.
     """
 
     base_url: str
@@ -195,12 +235,15 @@ class ClientSettings:
     max_concurrency: int = 4
     page_size: int = DEFAULT_PAGE_SIZE
     max_url_length: int = 6000
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     def __post_init__(self) -> None:
         if self.max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         if self.page_size < 1:
             raise ValueError("page_size must be at least 1")
+        if self.max_response_bytes < SMALL_RESPONSE_BYTES:
+            raise ValueError(f"max_response_bytes must be at least {SMALL_RESPONSE_BYTES}")
 
     @property
     def timeout(self) -> httpx.Timeout:
@@ -252,6 +295,7 @@ class Operation:
         import_result: For imports: a 409 that carries an import summary or
             report is a result, not an error.
         expect: `json` (parsed body) or `text`.
+        small: A small system answer, read up to `SMALL_RESPONSE_BYTES`.
     """
 
     method: str
@@ -262,6 +306,7 @@ class Operation:
     timeout: httpx.Timeout | None = None
     import_result: bool = False
     expect: Literal["json", "text"] = "json"
+    small: bool = False
 
     @property
     def label(self) -> str:
@@ -283,14 +328,76 @@ class Sleep:
     seconds: float
 
 
-Outcome = httpx.Response | httpx.TransportError
+@dataclass(frozen=True)
+class Received:
+    """A whole answer, read within the operation's size limit and deadline."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+    reason_phrase: str = ""
+
+    @property
+    def text(self) -> str:
+        """The body as text (UTF-8 unless the answer names its charset)."""
+        match = re.search(r"charset=([\w-]+)", self.headers.get("content-type", ""))
+        try:
+            return self.content.decode(match.group(1) if match else "utf-8", errors="replace")
+        except LookupError:
+            return self.content.decode("utf-8", errors="replace")
+
+
+@dataclass(frozen=True)
+class Oversized:
+    """An answer whose decoded body passed the operation's size limit (not read further)."""
+
+    status_code: int
+    limit: int
+
+
+class BodyReader:
+    """Collects a streamed body within a size limit and a deadline (shared by both clients).
+
+    Made just before the request is sent, so the deadline covers connecting, waiting
+    and reading. The drivers feed it the decoded chunks; `add` answers an outcome
+    that ends the attempt early (too large, too slow), `finish` the whole answer.
+    """
+
+    def __init__(self, core: ClientCore, operation: Operation) -> None:
+        self.limit = core.size_limit(operation)
+        self.seconds = core.attempt_deadline_s(operation)
+        self.deadline = time.monotonic() + self.seconds
+        self._chunks: list[bytes] = []
+        self._size = 0
+
+    def add(self, response: httpx.Response, chunk: bytes) -> Outcome | None:
+        """Take one chunk of `response`; an outcome when the attempt must stop here."""
+        self._size += len(chunk)
+        if self._size > self.limit:
+            return Oversized(response.status_code, self.limit)
+        if time.monotonic() > self.deadline:
+            return httpx.ReadTimeout(
+                f"the answer did not complete within {self.seconds:.0f} s",
+                request=response.request,
+            )
+        self._chunks.append(chunk)
+        return None
+
+    def finish(self, response: httpx.Response) -> Received:
+        """The whole answer."""
+        return Received(
+            response.status_code, response.headers, b"".join(self._chunks), response.reason_phrase
+        )
+
+
+Outcome = Received | Oversized | httpx.TransportError
 Exchange = Generator[Send | Sleep, Outcome | None, Any]
 
 
 class _Retry(Exception):
     """Internal: the attempt failed in a way that may be retried."""
 
-    def __init__(self, error: Dhis2Error, response: httpx.Response | None = None) -> None:
+    def __init__(self, error: Dhis2Error, response: Received | None = None) -> None:
         super().__init__(str(error))
         self.error = error
         self.response = response
@@ -389,13 +496,13 @@ class ClientCore:
     # -- request building ---------------------------------------------------
 
     def op_server_info(self) -> Operation:
-        return Operation("GET", "/api/system/info")
+        return Operation("GET", "/api/system/info", small=True)
 
     def op_get(self, endpoint: str, params: Mapping[str, Any] | None) -> Operation:
         return Operation("GET", f"/api/{endpoint}", _flatten_params(params))
 
     def op_me(self, fields: str | None) -> Operation:
-        return Operation("GET", "/api/me", _flatten_params({"fields": fields}))
+        return Operation("GET", "/api/me", _flatten_params({"fields": fields}), small=True)
 
     def metadata_params(
         self,
@@ -536,7 +643,7 @@ class ClientCore:
         )
 
     def op_task_notifications(self, job_type: str, job_id: str) -> Operation:
-        return Operation("GET", f"/api/system/tasks/{job_type}/{job_id}")
+        return Operation("GET", f"/api/system/tasks/{job_type}/{job_id}", small=True)
 
     def op_task_summary(self, job_type: str, job_id: str) -> Operation:
         return Operation("GET", f"/api/system/taskSummaries/{job_type}/{job_id}")
@@ -559,6 +666,15 @@ class ClientCore:
             retry_safe=True,
             timeout=self.settings.analytics_timeout,
         )
+
+    def size_limit(self, operation: Operation) -> int:
+        """The largest decoded body read for `operation`."""
+        return SMALL_RESPONSE_BYTES if operation.small else self.settings.max_response_bytes
+
+    def attempt_deadline_s(self, operation: Operation) -> float:
+        """Seconds one attempt may take in all: connecting plus reading the whole answer."""
+        timeout = operation.timeout or self.settings.timeout
+        return (timeout.connect or 0.0) + (timeout.read or self.settings.read_timeout)
 
     def url_length(self, operation: Operation) -> int:
         """The length of the full URL `operation` would request."""
@@ -618,7 +734,7 @@ class ClientCore:
 
     def proc_analytics(self, operation: Operation) -> Exchange:
         data = yield from self.exchange(operation)
-        return self.parse_grid(data)
+        return self.parse_grid(data, operation)
 
     def proc_data_values(
         self, operation: Operation, *, async_job: bool, job_timeout: float
@@ -660,7 +776,7 @@ class ClientCore:
 
     def proc_maintenance(self, operation: Operation) -> Exchange:
         data = yield from self.exchange(operation)
-        return WebMessage.model_validate(data) if isinstance(data, dict) else None
+        return _web_message(data)
 
     # -- retries ---------------------------------------------------------------
 
@@ -668,6 +784,7 @@ class ClientCore:
         """Drive one operation to a result: yields `Send`/`Sleep`, returns the value."""
         attempt = 0
         policy = self.settings.retry
+        first_attempt = time.monotonic()
         while True:
             started = time.perf_counter()
             outcome = yield Send(operation)
@@ -675,13 +792,16 @@ class ClientCore:
             try:
                 result = self._interpret(operation, outcome)
             except _Retry as retry:
-                if not operation.retry_safe or attempt >= policy.max_retries:
+                if not operation.retry_safe:
                     raise retry.error from None
                 delay = None
                 if retry.response is not None:
                     delay = policy.retry_after_seconds(retry.response.headers.get("Retry-After"))
                 if delay is None:
                     delay = policy.backoff(attempt)
+                elapsed = time.monotonic() - first_attempt
+                if not policy.allows(attempt=attempt, elapsed_s=elapsed, delay_s=delay):
+                    raise retry.error from None
                 logger.warning(
                     "%s failed (%s); retry %d of %d in %.2f s",
                     operation.label,
@@ -696,7 +816,7 @@ class ClientCore:
             logger.debug(
                 "%s -> %s in %.3f s",
                 operation.label,
-                outcome.status_code if isinstance(outcome, httpx.Response) else "error",
+                outcome.status_code if isinstance(outcome, Received) else "error",
                 time.perf_counter() - started,
             )
             return result
@@ -704,6 +824,18 @@ class ClientCore:
     def _interpret(self, operation: Operation, outcome: Outcome) -> Any:
         if isinstance(outcome, httpx.TransportError):
             raise _Retry(self._transport_error(operation, outcome))
+        if isinstance(outcome, Oversized):
+            # The same request would get the same answer: not retried.
+            raise self._error(
+                Dhis2ResponseTooLargeError,
+                operation,
+                outcome.status_code,
+                f"the answer is larger than {outcome.limit:,} bytes and was not read further",
+                hint=(
+                    "Narrow the request (fields, filters, fewer items), or raise the "
+                    "block's max_response_mb if this size is expected."
+                ),
+            )
         response = outcome
         status = response.status_code
         if status in _RETRY_STATUSES:
@@ -718,12 +850,25 @@ class ClientCore:
 
     # -- response reading -----------------------------------------------------
 
-    def _read_success(self, operation: Operation, response: httpx.Response) -> Any:
+    def _read_success(self, operation: Operation, response: Received) -> Any:
         content_type = response.headers.get("content-type", "")
         if operation.expect == "text":
             return response.text
         if "html" in content_type:
-            raise self._login_page_error(operation, response)
+            if _looks_like_login_page(response.content):
+                raise self._login_page_error(operation, response)
+            # A proxy's maintenance or error page: the server is not there yet.
+            raise _Retry(
+                self._error(
+                    Dhis2ServerError,
+                    operation,
+                    response.status_code,
+                    "DHIS2 answered with an HTML page that is not its login page "
+                    "(maintenance or a proxy error page?)",
+                    hint="Check that the server is up and base_url points at DHIS2.",
+                ),
+                response,
+            )
         if not response.content:
             return None
         try:
@@ -738,7 +883,7 @@ class ClientCore:
             )
             raise _Retry(error) from None
 
-    def _json_or_none(self, response: httpx.Response) -> Any:
+    def _json_or_none(self, response: Received) -> Any:
         try:
             return orjson.loads(response.content)
         except orjson.JSONDecodeError:
@@ -774,7 +919,7 @@ class ClientCore:
             "points at the DHIS2 instance root."
         )
 
-    def _login_page_error(self, operation: Operation, response: httpx.Response) -> Dhis2Error:
+    def _login_page_error(self, operation: Operation, response: Received) -> Dhis2Error:
         return self._error(
             Dhis2AuthenticationError,
             operation,
@@ -784,10 +929,10 @@ class ClientCore:
             hint=self._auth_hint(),
         )
 
-    def _status_error(self, operation: Operation, response: httpx.Response) -> Dhis2Error:
+    def _status_error(self, operation: Operation, response: Received) -> Dhis2Error:
         status = response.status_code
         body = self._json_or_none(response)
-        message = WebMessage.model_validate(body) if isinstance(body, dict) else None
+        message = _web_message(body)
         dhis2_message = message.message if message else None
         error_code = message.error_code if message else None
         text = dhis2_message or response.reason_phrase or "request failed"
@@ -854,11 +999,12 @@ class ClientCore:
 
     def _transport_error(self, operation: Operation, exc: httpx.TransportError) -> Dhis2Error:
         if isinstance(exc, httpx.TimeoutException):
+            detail = _safe_exception_text(exc)
             return self._error(
                 Dhis2TimeoutError,
                 operation,
                 None,
-                f"no answer in time ({type(exc).__name__})",
+                f"no answer in time ({type(exc).__name__}{': ' + detail if detail else ''})",
                 hint="Raise the block's timeouts or narrow the request.",
             )
         return self._error(
@@ -891,17 +1037,38 @@ class ClientCore:
                 f"the response has no {key!r} list (keys: {sorted(data)[:10]})",
             )
         pager_data = data.get("pager")
-        pager = Pager.model_validate(pager_data) if isinstance(pager_data, dict) else None
+        pager = (
+            self._model(Pager, pager_data, operation, "pager")
+            if isinstance(pager_data, dict)
+            else None
+        )
         return MetadataPage(items=items, pager=pager)
 
+    def _model(self, model: type[M], data: Any, operation: Operation, what: str) -> M:
+        """Validate a payload; a malformed one is a `Dhis2ResponseFormatError`."""
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
+                for e in exc.errors(include_input=False)[:3]
+            )
+            raise self._error(
+                Dhis2ResponseFormatError,
+                operation,
+                200,
+                f"the answer is not a DHIS2 {what} ({problems})",
+            ) from None
+
     def parse_server_info(self, data: Any) -> ServerInfo:
-        return ServerInfo.model_validate(data)
+        return self._model(ServerInfo, data, self.op_server_info(), "system info")
 
     def parse_me(self, data: Any) -> Me:
-        return Me.model_validate(data)
+        return self._model(Me, data, self.op_me(None), "user")
 
-    def parse_grid(self, data: Any) -> AnalyticsGrid:
-        return AnalyticsGrid.model_validate(data)
+    def parse_grid(self, data: Any, operation: Operation | None = None) -> AnalyticsGrid:
+        operation = operation or Operation("GET", "/api/analytics")
+        return self._model(AnalyticsGrid, data, operation, "analytics grid")
 
     def parse_import_summary(self, data: Any, operation: Operation) -> ImportSummary:
         payload = _import_payload(data)
@@ -912,7 +1079,7 @@ class ClientCore:
                 None,
                 "the answer carries no ImportSummary",
             )
-        return ImportSummary.model_validate(payload)
+        return self._model(ImportSummary, payload, operation, "import summary")
 
     def parse_import_report(self, data: Any, operation: Operation) -> ImportReport:
         payload = _import_payload(data)
@@ -923,7 +1090,7 @@ class ClientCore:
                 None,
                 "the answer carries no ImportReport",
             )
-        return ImportReport.model_validate(payload)
+        return self._model(ImportReport, payload, operation, "import report")
 
     def job_reference(self, data: Any, operation: Operation) -> tuple[str, str]:
         """The (job type, job id) of an `async=true` answer."""
@@ -990,6 +1157,33 @@ def _all_objects_have_ids(payload: Mapping[str, Any]) -> bool:
                 if isinstance(obj, dict) and not obj.get("id"):
                     return False
     return True
+
+
+_LOGIN_MARKERS = (
+    b"login",
+    b"log in",
+    b"sign in",
+    b"signin",
+    b"j_username",
+    b'type="password"',
+    b"type='password'",
+)
+
+
+def _looks_like_login_page(body: bytes) -> bool:
+    """Whether an HTML answer is DHIS2's (or an SSO) login page rather than another page."""
+    head = body[:65536].lower()
+    return any(marker in head for marker in _LOGIN_MARKERS)
+
+
+def _web_message(data: Any) -> WebMessage | None:
+    """A WebMessage when `data` reads as one; None for anything else (never raises)."""
+    if not isinstance(data, dict):
+        return None
+    try:
+        return WebMessage.model_validate(data)
+    except ValidationError:
+        return None
 
 
 def _strip_query(url: str) -> str:

@@ -11,6 +11,7 @@ from typing import Any, Self
 import httpx
 
 from prefect_dhis2.client._core import (
+    BodyReader,
     ClientCore,
     ClientSettings,
     Exchange,
@@ -100,14 +101,19 @@ class AsyncDhis2Client:
 
     async def _send(self, operation: Operation) -> Outcome:
         async with self._slots:
+            body = BodyReader(self._core, operation)
             try:
-                return await self._http.request(
+                async with self._http.stream(
                     operation.method,
                     operation.path,
                     params=tuple(operation.params),
                     json=operation.json,
                     timeout=operation.timeout or httpx.USE_CLIENT_DEFAULT,
-                )
+                ) as response:
+                    async for chunk in response.aiter_bytes():
+                        if (stop := body.add(response, chunk)) is not None:
+                            return stop
+                    return body.finish(response)
             except httpx.TransportError as exc:
                 return exc
 

@@ -34,6 +34,7 @@ __all__ = [
     "Dhis2RateLimitError",
     "Dhis2RequestError",
     "Dhis2ResponseFormatError",
+    "Dhis2ResponseTooLargeError",
     "Dhis2ServerError",
     "Dhis2TimeoutError",
 ]
@@ -153,6 +154,10 @@ class Dhis2ServerError(Dhis2Error):
 
 class Dhis2ResponseFormatError(Dhis2Error):
     """The body was not the JSON DHIS2 sends for this endpoint."""
+
+
+class Dhis2ResponseTooLargeError(Dhis2ResponseFormatError):
+    """The answer was larger than the client's limit and was not read further."""
 
 
 class Dhis2ConnectionError(Dhis2Error):

@@ -10,6 +10,7 @@ from typing import Any, Self
 import httpx
 
 from prefect_dhis2.client._core import (
+    BodyReader,
     ClientCore,
     ClientSettings,
     Exchange,
@@ -94,14 +95,19 @@ class Dhis2Client:
                 return done.value
 
     def _send(self, operation: Operation) -> Outcome:
+        body = BodyReader(self._core, operation)
         try:
-            return self._http.request(
+            with self._http.stream(
                 operation.method,
                 operation.path,
                 params=tuple(operation.params),
                 json=operation.json,
                 timeout=operation.timeout or httpx.USE_CLIENT_DEFAULT,
-            )
+            ) as response:
+                for chunk in response.iter_bytes():
+                    if (stop := body.add(response, chunk)) is not None:
+                        return stop
+                return body.finish(response)
         except httpx.TransportError as exc:
             return exc
 

@@ -13,7 +13,7 @@ __all__ = ["AnalyticsGrid", "GridHeader"]
 class GridHeader(BaseModel):
     """One column of an analytics grid (`name`, `column`, `valueType`, ...)."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="allow")
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
     name: str
     column: str | None = None
@@ -37,7 +37,7 @@ class AnalyticsGrid(BaseModel):
         'ANC 1st visit'
     """
 
-    model_config = ConfigDict(populate_by_name=True, extra="allow")
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
     headers: list[GridHeader] = Field(default_factory=list)
     meta_data: dict[str, Any] = Field(default_factory=dict, alias="metaData")

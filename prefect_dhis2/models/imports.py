@@ -30,7 +30,7 @@ __all__ = [
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="allow")
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
 
 class ImportCount(_Model):

@@ -19,7 +19,7 @@ class Pager(BaseModel):
         False
     """
 
-    model_config = ConfigDict(populate_by_name=True, extra="allow")
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
     page: int = 1
     total: int | None = None

@@ -122,7 +122,7 @@ class Dhis2Version:
 class ServerInfo(BaseModel):
     """What `GET /api/system/info` says about a DHIS2 instance.
 
-    Fields DHIS2 hides from non-superusers are optional; unknown fields are kept.
+    Fields DHIS2 hides from non-superusers are optional; unknown fields are ignored.
 
     Example:
         >>> info = ServerInfo.model_validate({"version": "2.40.4", "revision": "abc"})
@@ -130,7 +130,7 @@ class ServerInfo(BaseModel):
         40
     """
 
-    model_config = ConfigDict(extra="allow", arbitrary_types_allowed=True, populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", arbitrary_types_allowed=True, populate_by_name=True)
 
     version: Dhis2Version
     revision: str | None = None
@@ -164,7 +164,7 @@ class Me(BaseModel):
         'admin'
     """
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     id: str
     username: str | None = None
