@@ -6,10 +6,10 @@ Example:
     ...     creds = dhis2.credentials()
 """
 
-from prefect_dhis2.testing.dataset import Dhis2Dataset, generate_dataset
-from prefect_dhis2.testing.faults import CostModel, FaultRule, RequestRecord
-from prefect_dhis2.testing.server import Dhis2Emulator
-from prefect_dhis2.testing.state import EmulatorConfig, EmulatorState
+from prefect_dhis2.testing.core.dataset import Dhis2Dataset, generate_dataset
+from prefect_dhis2.testing.core.faults import CostModel, FaultRule, RequestRecord
+from prefect_dhis2.testing.core.server import Dhis2Emulator
+from prefect_dhis2.testing.core.state import EmulatorConfig, EmulatorState
 
 __all__ = [
     "CostModel",

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from prefect_dhis2.testing import Dhis2Emulator
-from prefect_dhis2.testing.auth import check_pat, make_pat_v1, make_pat_v2
+from prefect_dhis2.testing.core.auth import check_pat, make_pat_v1, make_pat_v2
 from prefect_dhis2.uids import is_valid_uid
 
 UNAUTHORIZED = {

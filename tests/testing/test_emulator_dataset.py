@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 
-from prefect_dhis2.testing.dataset import (
+from prefect_dhis2.testing.core.dataset import (
     BROKEN_REFERENCE,
     DISTRICTS,
     Dhis2Dataset,

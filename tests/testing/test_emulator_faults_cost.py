@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from prefect_dhis2.testing import CostModel, Dhis2Emulator, FaultRule
-from prefect_dhis2.testing.faults import FaultInjector
+from prefect_dhis2.testing.core.faults import FaultInjector
 
 
 @pytest.mark.parametrize("kind", ["429", "502", "503", "504"])

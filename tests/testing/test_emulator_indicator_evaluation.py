@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from prefect_dhis2.expressions.syntax import Item
-from prefect_dhis2.testing.indicator_values import evaluate_expression, parse_indicator_expression
+from prefect_dhis2.testing.analytics.indicators import (
+    evaluate_expression,
+    parse_indicator_expression,
+)
 
 VALUES = {"deAAAAAAAAA": 10.0, "deBBBBBBBBB": 4.0}  # deCCCCCCCCC has no data
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect_dhis2.testing.webmessage import web_message
+from prefect_dhis2.testing.core.webmessage import web_message
 
 __all__ = [
     "IMPORT_OPTIONS_DEFAULTS",

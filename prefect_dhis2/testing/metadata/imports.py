@@ -1,4 +1,4 @@
-"""`POST /api/metadata` of the DHIS2 emulator: metadata import with an ImportReport.
+"""The metadata import of the DHIS2 emulator (`POST /api/metadata`): an ImportReport.
 
 The payload holds collections (`{"dataElements": [...], "indicators": [...]}`). Each object
 is matched by `id` (or `code` with `identifier=CODE|AUTO`), validated (E4000 missing `name`
@@ -18,19 +18,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import orjson
-from starlette.requests import Request
-from starlette.responses import Response
-
-from prefect_dhis2.testing.app import api_route
-from prefect_dhis2.testing.data_values_store import format_timestamp
-from prefect_dhis2.testing.dataset import SCHEMAS
-from prefect_dhis2.testing.import_envelopes import metadata_import_envelope
-from prefect_dhis2.testing.state import EmulatorState, current_user, emulator_state
-from prefect_dhis2.testing.webmessage import JSON_MEDIA_TYPE, read_json_object
+from prefect_dhis2.testing.core.dataset import SCHEMAS
+from prefect_dhis2.testing.core.state import EmulatorState
+from prefect_dhis2.testing.core.timestamps import format_timestamp
 from prefect_dhis2.uids import generate_uid, is_valid_uid
 
-__all__ = ["ROUTES", "import_metadata"]
+__all__ = ["import_metadata"]
 
 # Collections whose objects need a shortName besides a name.
 _NAMEABLE = frozenset(
@@ -279,35 +272,3 @@ def import_metadata(
         "stats": total,
         "typeReports": type_reports,
     }
-
-
-async def post_metadata(request: Request) -> Response:
-    """`POST /api/metadata` (JSON)."""
-    state = emulator_state(request)
-    params = request.query_params
-    payload = await read_json_object(request)
-    if isinstance(payload, Response):
-        return payload
-    report = import_metadata(
-        state,
-        payload,
-        import_mode=str(params.get("importMode", "COMMIT")).upper(),
-        strategy=str(params.get("importStrategy", "CREATE_AND_UPDATE")).upper(),
-        atomic_mode=str(params.get("atomicMode", "ALL")).upper(),
-        identifier=str(params.get("identifier", "UID")).upper(),
-        username=current_user(request).username,
-    )
-    if state.config.minor <= 37:
-        report = {
-            "importParams": {
-                "importMode": str(params.get("importMode", "COMMIT")).upper(),
-                "importStrategy": str(params.get("importStrategy", "CREATE_AND_UPDATE")).upper(),
-                "atomicMode": str(params.get("atomicMode", "ALL")).upper(),
-            },
-            **{k: v for k, v in report.items() if k != "responseType"},
-        }
-    status, body = metadata_import_envelope(report, minor=state.config.minor)
-    return Response(orjson.dumps(body), status_code=status, media_type=JSON_MEDIA_TYPE)
-
-
-ROUTES = [api_route("/metadata", post_metadata, methods=["POST"])]

@@ -19,20 +19,20 @@ from operator import getitem
 from typing import Any
 
 from prefect_dhis2.expressions.syntax import Item, ItemKind, PostfixFunction
-from prefect_dhis2.testing.analytics_query import (
-    DIMENSION_NAMES,
-    AnalyticsError,
-    AnalyticsQuery,
-    DataItem,
-    PeriodItem,
-    months_of,
-)
-from prefect_dhis2.testing.data_values_store import ColumnSums, DataValueStore
-from prefect_dhis2.testing.indicator_values import (
+from prefect_dhis2.testing.analytics.indicators import (
     collect_items,
     evaluate_expression,
     parse_indicator_expression,
 )
+from prefect_dhis2.testing.analytics.request import (
+    DIMENSION_NAMES,
+    AnalyticsError,
+    AnalyticsRequest,
+    DataItem,
+    PeriodItem,
+    months_of,
+)
+from prefect_dhis2.testing.data_values.store import ColumnSums, DataValueStore
 
 __all__ = ["build_analytics_grid", "format_value"]
 
@@ -71,7 +71,7 @@ def format_value(value: float, decimals: int = 2, skip_rounding: bool = False) -
 class _Cells:
     """Per-request value computation with column caches."""
 
-    def __init__(self, query: AnalyticsQuery, dataset: Any, store: DataValueStore) -> None:
+    def __init__(self, query: AnalyticsRequest, dataset: Any, store: DataValueStore) -> None:
         self.dataset = dataset
         self.store = store
         self.objects = dataset.objects
@@ -452,7 +452,7 @@ def _display_name(obj: dict[str, Any], display_property: str) -> str:
 
 
 def build_analytics_grid(
-    query: AnalyticsQuery,
+    query: AnalyticsRequest,
     dataset: Any,
     store: DataValueStore,
     *,
@@ -753,7 +753,7 @@ def _fill_vector_rows(
 
 
 def _metadata(
-    query: AnalyticsQuery,
+    query: AnalyticsRequest,
     dataset: Any,
     store: DataValueStore,
     display: str,

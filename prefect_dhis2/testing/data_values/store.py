@@ -15,7 +15,7 @@ pre-order (sorted by `path`), so every subtree is a contiguous slice; for each
 counts, which turns the sum over any subtree into two subtractions.
 
 Example:
-    >>> from prefect_dhis2.testing.dataset import generate_dataset
+    >>> from prefect_dhis2.testing.core.dataset import generate_dataset
     >>> store = DataValueStore(generate_dataset(), seed=1)
     >>> lo, hi = store.org_unit_range("ImspTQPwCqd")
     >>> total, count = store.column("fbfJHSPpUQD", "pq2XI5kz2BY", "202401").total(lo, hi)
@@ -37,6 +37,8 @@ from datetime import date, datetime
 from itertools import accumulate
 from typing import Any
 
+from prefect_dhis2.testing.core.timestamps import format_timestamp
+
 __all__ = [
     "DEFAULT_ATTRIBUTE_OPTION_COMBO",
     "FIRST_MONTH",
@@ -45,7 +47,6 @@ __all__ = [
     "DataValueKey",
     "DataValueRecord",
     "DataValueStore",
-    "format_timestamp",
     "month_range",
 ]
 
@@ -75,16 +76,6 @@ _DEFAULT_CACHE_CELLS = 8_000_000
 
 DataValueKey = tuple[str, str, str, str, str]
 """(dataElement, period, orgUnit, categoryOptionCombo, attributeOptionCombo)."""
-
-
-def format_timestamp(moment: datetime) -> str:
-    """Render a timestamp the way DHIS2 does: no zone, milliseconds.
-
-    Example:
-        >>> format_timestamp(datetime(2024, 2, 3, 8, 5, 1, 519000))
-        '2024-02-03T08:05:01.519'
-    """
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
 
 
 def month_range(first: str, last: str) -> list[str]:

@@ -1,40 +1,41 @@
-"""Metadata endpoints of the emulator: lists, single objects and the `/api/metadata` export.
+"""Metadata of the DHIS2 emulator: list selection, single objects, references, the export.
 
-Lists (`GET /api/<collection>`) support `fields`, `filter`, `rootJunction`, `order`, `query`,
-`page`/`pageSize`/`paging`, and for org units `level`, `maxLevel` and `userOnly`. Single
-objects (`GET /api/<collection>/<uid>`) default to `fields=*`; org units also accept
-`includeChildren`, `includeDescendants`, `includeAncestors` and a relative `level`.
+Lists support DHIS2's `filter` (with `rootJunction`), `query`, `order`, `defaults=EXCLUDE`
+and, for org units, `level`, `maxLevel` and `userOnly` (`ObjectQuery`); large org unit
+trees answer common filters (`id:in`, `parent.id:eq`, `level`, `path:like`) from indexes.
+Objects render through the `fields` language with references resolved (`make_resolver`).
 
 Example:
-    >>> [r.path for r in ROUTES][:2]
-    ['/api/metadata', '/api/filledOrganisationUnitLevels']
+    >>> from prefect_dhis2.testing.core.dataset import generate_dataset
+    >>> dataset = generate_dataset(60)
+    >>> units = select_objects(dataset, "organisationUnits", ObjectQuery(filters=["level:eq:2"]))
+    >>> len(units)
+    13
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, overload
 
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+from prefect_dhis2.testing.core.dataset import SCHEMAS, Dhis2Dataset
+from prefect_dhis2.testing.core.fields import FieldSpec, apply_fields, apply_fields_many
+from prefect_dhis2.testing.core.filters import parse_filters, sort_objects
+from prefect_dhis2.testing.core.state import EmulatorState
 
-from prefect_dhis2.testing.app import api_route
-from prefect_dhis2.testing.dataset import SCHEMAS, Dhis2Dataset
-from prefect_dhis2.testing.fields import (
-    FieldSpec,
-    FieldsSyntaxError,
-    apply_fields,
-    apply_fields_many,
-    parse_fields,
-)
-from prefect_dhis2.testing.filters import FilterError, parse_filters, sort_objects
-from prefect_dhis2.testing.links import DEFAULT_PAGE_SIZE, build_pager, endpoint_url
-from prefect_dhis2.testing.state import EmulatorState, current_user, emulator_state, record_rows
-from prefect_dhis2.testing.webmessage import error_response, json_response, not_found_response
-
-__all__ = ["ROUTES", "make_resolver", "select_objects"]
+__all__ = [
+    "ObjectQuery",
+    "filled_org_unit_levels",
+    "known_properties",
+    "make_resolver",
+    "org_unit_family",
+    "render_object",
+    "render_objects",
+    "select_objects",
+    "system_block",
+]
 
 Obj = Mapping[str, Any]
 
@@ -94,29 +95,6 @@ def known_properties(dataset: Dhis2Dataset, collection: str) -> frozenset[str]:
                           "address", "email", "phoneNumber"})  # fmt: skip
         cached = _known_cache[key] = frozenset(names)
     return cached
-
-
-def _param_list(request: Request, name: str) -> list[str]:
-    return request.query_params.getlist(name)
-
-
-def _int_param(request: Request, name: str, default: int | None) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        return default
-
-
-def _flag(request: Request, name: str) -> bool:
-    return request.query_params.get(name, "false").lower() == "true"
-
-
-def _fields(request: Request, default: str, name: str = "fields") -> list[FieldSpec]:
-    joined = ",".join(v for v in _param_list(request, name) if v)
-    return parse_fields(joined, default)
 
 
 _LEVEL_TESTS: dict[str, Callable[[int, int], bool]] = {
@@ -209,41 +187,64 @@ class _Rendered(Sequence[Obj]):
         return self._coll[self._ids[index]]
 
 
+@dataclass(frozen=True)
+class ObjectQuery:
+    """What a list request selects, sorts and narrows (DHIS2's list parameters).
+
+    Attributes:
+        filters: `filter` expressions (`property:operator:value`).
+        root_junction: `AND` (default) or `OR` between filters.
+        query: `query`: an id, a code, or a case-insensitive part of the name.
+        order: `order` terms (`name:asc`).
+        exclude_defaults: `defaults=EXCLUDE`: drop objects named `default`.
+        level: Org units only: exactly this level.
+        max_level: Org units only: at most this level.
+        within: Org units only (`userOnly=true`): just these units (the user's roots).
+    """
+
+    filters: Sequence[str] = ()
+    root_junction: str = "AND"
+    query: str | None = None
+    order: Sequence[str] = ()
+    exclude_defaults: bool = False
+    level: int | None = None
+    max_level: int | None = None
+    within: Sequence[str] | None = None
+
+
 def select_objects(
-    state: EmulatorState,
-    collection: str,
-    request: Request,
-    *,
-    filter_param: str = "filter",
-    order_param: str = "order",
+    dataset: Dhis2Dataset, collection: str, selection: ObjectQuery | None = None
 ) -> Sequence[Obj]:
-    """Objects of `collection` matching the request's filters, query and org unit params,
+    """Objects of `collection` matching a list request's filters, query and org unit options,
     in the requested (or default, by name) order.
 
     Raises:
         FilterError: For a filter DHIS2 would reject (409).
+
+    Example:
+        >>> from prefect_dhis2.testing.core.dataset import generate_dataset
+        >>> dataset = generate_dataset(60)
+        >>> [o["name"] for o in select_objects(dataset, "organisationUnits", ObjectQuery(level=1))]
+        ['Sierra Leone']
     """
-    dataset = state.dataset
+    selection = selection or ObjectQuery()
     coll = dataset.objects[collection]
     known = known_properties(dataset, collection)
-    filter_texts = _param_list(request, filter_param)
-    if filter_param != "filter":
-        filter_texts = filter_texts + _param_list(request, "filter")
-    junction = request.query_params.get("rootJunction", "AND").upper()
+    filter_texts = list(selection.filters)
+    junction = selection.root_junction.upper()
     filters = parse_filters(filter_texts, known)
     ids = dataset.ordered_ids(collection)
 
     if collection == "organisationUnits":
         table = dataset.org_units
-        level = _int_param(request, "level", None)
-        max_level = _int_param(request, "maxLevel", None)
+        level, max_level = selection.level, selection.max_level
         narrowed, exact = (
             _narrow_org_units(dataset, filter_texts, junction) if coll.lazy else (None, False)
         )
         if exact:
             filters = []  # every filter was answered from the indexes
-        if _flag(request, "userOnly"):
-            roots = set(current_user(request).org_unit_roots)
+        if selection.within is not None:
+            roots = set(selection.within)
             narrowed = roots if narrowed is None else narrowed & roots
         if narrowed is not None:
             ids = [u for u in ids if u in narrowed]
@@ -256,11 +257,11 @@ def select_objects(
                 and (level is None or levels[index[u]] == level)
                 and (max_level is None or levels[index[u]] <= max_level)
             ]
-    if request.query_params.get("defaults", "").upper() == "EXCLUDE":
+    if selection.exclude_defaults:
         ids = [u for u in ids if coll[u].get("name") != "default"]
 
-    query = request.query_params.get("query")
-    orders = _param_list(request, order_param)
+    query = selection.query
+    orders = list(selection.order)
     if not (query or filters or orders):
         return _Rendered(ids, coll)  # render only the requested page (large trees)
     objects: list[Obj] = [coll[u] for u in ids]
@@ -281,108 +282,72 @@ def select_objects(
     return objects
 
 
-def _render(
-    state: EmulatorState, collection: str, objects: Sequence[Obj], specs: list[FieldSpec]
-) -> list[dict[str, Any]]:
-    schema = SCHEMAS.get(collection)
-    owner_exclude = schema.owner_exclude if schema else frozenset()
-    return apply_fields_many(list(objects), specs, make_resolver(state.dataset), owner_exclude)
+def org_unit_family(
+    dataset: Dhis2Dataset,
+    uid: str,
+    *,
+    include_descendants: bool = False,
+    include_children: bool = False,
+    include_ancestors: bool = False,
+    level: int | None = None,
+) -> list[str] | None:
+    """Units for `includeChildren|includeDescendants|includeAncestors|level` (None if absent).
 
-
-def _list_handler(collection: str) -> Callable[[Request], Any]:
-    async def handler(request: Request) -> Response:
-        state = emulator_state(request)
-        try:
-            specs = _fields(request, "id,displayName")
-        except FieldsSyntaxError as exc:
-            return error_response(400, str(exc))
-        try:
-            objects = select_objects(state, collection, request)
-        except FilterError as exc:
-            return error_response(409, str(exc))
-        paging = request.query_params.get("paging", "true").lower() != "false"
-        if not paging:
-            rows = _render(state, collection, objects, specs)
-            record_rows(request, len(rows))
-            return json_response({collection: rows})
-        page = max(_int_param(request, "page", 1) or 1, 1)
-        page_size = _int_param(request, "pageSize", DEFAULT_PAGE_SIZE) or DEFAULT_PAGE_SIZE
-        page_size = max(page_size, 1)
-        window = objects[(page - 1) * page_size : page * page_size]
-        rows = _render(state, collection, window, specs)
-        pager = build_pager(
-            page, len(objects), page_size, endpoint_url(request), request.query_params.multi_items()
-        )
-        record_rows(request, len(rows))
-        return json_response({"pager": pager, collection: rows})
-
-    return handler
-
-
-def _org_unit_family(dataset: Dhis2Dataset, uid: str, request: Request) -> list[str] | None:
-    """Units for `includeChildren|includeDescendants|includeAncestors|level` (None if absent)."""
+    Example:
+        >>> from prefect_dhis2.testing.core.dataset import generate_dataset
+        >>> dataset = generate_dataset(60)
+        >>> len(org_unit_family(dataset, "ImspTQPwCqd", include_children=True))
+        14
+        >>> org_unit_family(dataset, "ImspTQPwCqd") is None
+        True
+    """
     names = dataset.org_units.names
     index = dataset.org_units.index
 
     def by_name(uids: list[str]) -> list[str]:
         return sorted(uids, key=lambda u: (names[index[u]], u))
 
-    if _flag(request, "includeDescendants"):
+    if include_descendants:
         return [uid, *by_name(dataset.descendants(uid))]
-    if _flag(request, "includeChildren"):
+    if include_children:
         return [uid, *by_name(dataset.children(uid))]
-    if _flag(request, "includeAncestors"):
+    if include_ancestors:
         return [uid, *dataset.ancestors(uid)]
-    relative = _int_param(request, "level", None)
-    if relative is not None:
-        target = dataset.level_of(uid) + relative
-        return by_name(dataset.descendants(uid, level=target)) if relative > 0 else [uid]
+    if level is not None:
+        target = dataset.level_of(uid) + level
+        return by_name(dataset.descendants(uid, level=target)) if level > 0 else [uid]
     return None
 
 
-def _object_handler(collection: str) -> Callable[[Request], Any]:
-    schema = SCHEMAS[collection]
-
-    async def handler(request: Request) -> Response:
-        state = emulator_state(request)
-        uid = request.path_params["uid"]
-        obj = state.dataset.get(collection, uid)
-        if obj is None:
-            return not_found_response(schema.simple_name, uid)
-        if collection == "organisationUnits" and uid in state.dataset.org_units.index:
-            family = _org_unit_family(state.dataset, uid, request)
-            if family is not None:
-                try:
-                    specs = _fields(request, "id,displayName")
-                except FieldsSyntaxError as exc:
-                    return error_response(400, str(exc))
-                coll = state.dataset.objects[collection]
-                rows = _render(state, collection, [coll[u] for u in family if u in coll], specs)
-                record_rows(request, len(rows))
-                return json_response({collection: rows})
-        try:
-            specs = _fields(request, "*")
-        except FieldsSyntaxError as exc:
-            return error_response(400, str(exc))
-        rendered = apply_fields(obj, specs, make_resolver(state.dataset), schema.owner_exclude)
-        record_rows(request, 1)
-        return json_response(rendered)
-
-    return handler
+def render_objects(
+    dataset: Dhis2Dataset, collection: str, objects: Sequence[Obj], specs: list[FieldSpec]
+) -> list[dict[str, Any]]:
+    """Objects rendered with `fields` specs (references resolved, `:owner` per schema)."""
+    schema = SCHEMAS.get(collection)
+    owner_exclude = schema.owner_exclude if schema else frozenset()
+    return apply_fields_many(list(objects), specs, make_resolver(dataset), owner_exclude)
 
 
-async def filled_org_unit_levels(request: Request) -> Response:
-    """`GET /api/filledOrganisationUnitLevels`: a bare array of every level, by level."""
-    state = emulator_state(request)
-    levels = sorted(state.dataset.objects["organisationUnitLevels"].values(),
+def render_object(dataset: Dhis2Dataset, collection: str, obj: Obj, specs: list[FieldSpec]) -> Any:
+    """One object rendered with `fields` specs (`:owner` per the collection's schema)."""
+    return apply_fields(obj, specs, make_resolver(dataset), SCHEMAS[collection].owner_exclude)
+
+
+def filled_org_unit_levels(dataset: Dhis2Dataset) -> list[dict[str, Any]]:
+    """Every org unit level, by level (the `filledOrganisationUnitLevels` body).
+
+    Example:
+        >>> from prefect_dhis2.testing.core.dataset import generate_dataset
+        >>> [lv["level"] for lv in filled_org_unit_levels(generate_dataset(60))]
+        [1, 2, 3, 4]
+    """
+    levels = sorted(dataset.objects["organisationUnitLevels"].values(),
                     key=lambda o: int(o.get("level", 0)))  # fmt: skip
-    rows = [
+    return [
         {"id": lv["id"], "name": lv["name"], "displayName": lv.get("displayName", lv["name"]),
          "level": lv["level"]}
         for lv in levels
     ]  # fmt: skip
-    record_rows(request, len(rows))
-    return json_response(rows)
 
 
 def system_block(state: EmulatorState) -> dict[str, Any]:
@@ -393,46 +358,3 @@ def system_block(state: EmulatorState) -> dict[str, Any]:
         "version": state.config.full_version,
         "date": datetime.now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3],
     }
-
-
-async def metadata_export(request: Request) -> Response:
-    """`GET /api/metadata`: export selected types (default: all) with `:owner` fields."""
-    state = emulator_state(request)
-    dataset = state.dataset
-    params = request.query_params
-    selected = [
-        name for name in dataset.objects if params.get(name, "").lower() == "true"
-    ] or sorted(dataset.objects)
-    payload: dict[str, Any] = {"system": system_block(state)}
-    total = 0
-    for name in sorted(selected):
-        try:
-            default_fields = ",".join(v for v in params.getlist("fields") if v) or ":owner"
-            specs = _fields(request, default_fields, f"{name}:fields")
-            objects = select_objects(
-                state, name, request, filter_param=f"{name}:filter", order_param=f"{name}:order"
-            )
-        except FieldsSyntaxError as exc:
-            return error_response(400, str(exc))
-        except FilterError as exc:
-            return error_response(409, str(exc))
-        rows = _render(state, name, objects, specs)
-        payload[name] = rows
-        total += len(rows)
-    record_rows(request, total)
-    return json_response(payload)
-
-
-def _collection_routes() -> list[Route]:
-    routes: list[Route] = []
-    for name in SCHEMAS:
-        routes.append(api_route(f"/{name}", _list_handler(name)))
-        routes.append(api_route(f"/{name}/{{uid}}", _object_handler(name)))
-    return routes
-
-
-ROUTES: list[Route] = [
-    api_route("/metadata", metadata_export),
-    api_route("/filledOrganisationUnitLevels", filled_org_unit_levels),
-    *_collection_routes(),
-]

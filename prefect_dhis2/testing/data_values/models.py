@@ -1,91 +1,137 @@
-"""`/api/dataValueSets` of the DHIS2 emulator: read and import data values.
+"""Data values of the DHIS2 emulator: reading and importing data value sets.
 
-`GET` returns the values of data sets / data elements / data element groups for periods (or a
-date range) and org units (optionally with their children, or an org unit group), the way
-DHIS2 renders them. `POST` imports a JSON data value set with DHIS2's semantics: each value
+Reading (`read_data_values`) returns the values of data sets / data elements / data element
+groups for periods (or a date range) and org units (optionally with their children, or an
+org unit group), the way DHIS2 renders them; an incomplete query raises `DataValuesError`
+(E2001 ... E2006). Importing (`import_data_value_set`) follows DHIS2's semantics: each value
 is imported, updated, ignored (unchanged value, comment and follow-up), deleted, or rejected
-with a conflict (E76xx codes, `indexes`, `rejectedIndexes`); `dryRun=true` writes nothing;
-`async=true` runs the import as a job. The response envelope follows the emulated version
-(`import_envelopes`).
+with a conflict (E76xx codes, `indexes`, `rejectedIndexes`); `dry_run` writes nothing. The
+values themselves live in `data_values.store`.
 
 Example:
-    >>> httpx.post(f"{dhis2.base_url}/api/dataValueSets", json={"dataValues": [...]},
-    ...            auth=("admin", "district")).json()["response"]["importCount"]
-    {'imported': 1, 'updated': 0, 'ignored': 0, 'deleted': 0}
+    >>> from prefect_dhis2.testing.core.state import EmulatorConfig, EmulatorState
+    >>> state = EmulatorState(EmulatorConfig(org_units=60))
+    >>> summary = import_data_value_set(state, {"dataValues": [
+    ...     {"dataElement": "fbfJHSPpUQD", "period": "202401", "orgUnit": "ImspTQPwCqd",
+    ...      "value": "12"}]})
+    >>> summary["status"], summary["importCount"]["imported"] + summary["importCount"]["updated"]
+    ('SUCCESS', 1)
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import orjson
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import Response
-
 from prefect_dhis2.periods import parse_period
-from prefect_dhis2.testing.app import API_VERSION_KEY, api_route
-from prefect_dhis2.testing.data_values_store import (
+from prefect_dhis2.testing.core.import_envelopes import IMPORT_OPTIONS_DEFAULTS
+from prefect_dhis2.testing.core.state import EmulatorState
+from prefect_dhis2.testing.core.timestamps import format_timestamp
+from prefect_dhis2.testing.data_values.store import (
     DEFAULT_ATTRIBUTE_OPTION_COMBO,
     DataValueKey,
     DataValueRecord,
-    format_timestamp,
-)
-from prefect_dhis2.testing.import_envelopes import (
-    IMPORT_OPTIONS_DEFAULTS,
-    data_value_import_envelope,
-)
-from prefect_dhis2.testing.jobs import job_configuration
-from prefect_dhis2.testing.state import EmulatorState, current_user, emulator_state, record_rows
-from prefect_dhis2.testing.webmessage import (
-    JSON_MEDIA_TYPE,
-    error_response,
-    read_json_object,
-    web_message_response,
 )
 
-__all__ = ["ROUTES", "import_data_value_set", "validate_value"]
+__all__ = [
+    "IMPORT_STRATEGIES",
+    "DataValuesError",
+    "DataValuesQuery",
+    "assert_zero_insignificant",
+    "import_data_value_set",
+    "read_data_values",
+    "validate_value",
+]
 
 _INTEGER = re.compile(r"^(-?[1-9]\d*|0)$")
-_STRATEGIES = frozenset({"CREATE_AND_UPDATE", "CREATE", "UPDATE", "DELETE"})
+IMPORT_STRATEGIES = frozenset({"CREATE_AND_UPDATE", "CREATE", "UPDATE", "DELETE"})
 
 
 # ----------------------------------------------------------------------------------- reading
 
 
-def _expand_org_units(state: EmulatorState, params: Any) -> list[str]:
+class DataValuesError(Exception):
+    """A data value read DHIS2 refuses (409), with its error code.
+
+    Args:
+        code: DHIS2's error code, e.g. `E2001`.
+        message: DHIS2's message.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class DataValuesQuery:
+    """What a `GET /api/dataValueSets` asks for (DHIS2's parameter names in snake case).
+
+    Attributes:
+        data_sets: `dataSet` UIDs.
+        data_elements: `dataElement` UIDs.
+        data_element_groups: `dataElementGroup` UIDs.
+        periods: `period` identifiers.
+        start_date: `startDate` (ISO date), with `end_date` instead of periods.
+        end_date: `endDate` (ISO date).
+        last_updated: `lastUpdated`: only values updated at or after this timestamp.
+        org_units: `orgUnit` UIDs.
+        org_unit_groups: `orgUnitGroup` UIDs.
+        children: `children=true`: also every unit below the org units.
+        include_deleted: `includeDeleted=true`: also soft-deleted values.
+        limit: `limit`: at most this many values.
+    """
+
+    data_sets: Sequence[str] = ()
+    data_elements: Sequence[str] = ()
+    data_element_groups: Sequence[str] = ()
+    periods: Sequence[str] = ()
+    start_date: str | None = None
+    end_date: str | None = None
+    last_updated: str | None = None
+    org_units: Sequence[str] = ()
+    org_unit_groups: Sequence[str] = ()
+    children: bool = False
+    include_deleted: bool = False
+    limit: int | None = None
+
+
+def _expand_org_units(state: EmulatorState, query: DataValuesQuery) -> list[str]:
     dataset = state.dataset
     units: list[str] = []
-    children = str(params.get("children", "false")).lower() == "true"
-    for uid in params.getlist("orgUnit"):
+    children = query.children
+    for uid in query.org_units:
         if state.data_values.position(uid) is None:
             continue
         units.append(uid)
         if children:
             units.extend(dataset.descendants(uid))
     groups: Any = state.dataset.objects.get("organisationUnitGroups", {})
-    for gid in params.getlist("orgUnitGroup"):
+    for gid in query.org_unit_groups:
         group = groups.get(gid)
         units.extend(ref["id"] for ref in (group or {}).get("organisationUnits", []))
     return list(dict.fromkeys(units))
 
 
-def _data_elements(state: EmulatorState, params: Any) -> list[str]:
+def _data_elements(state: EmulatorState, query: DataValuesQuery) -> list[str]:
     objects = state.dataset.objects
     out: list[str] = []
-    for ds_id in params.getlist("dataSet"):
-        data_set = objects.get("dataSets", {}).get(ds_id)
+    data_sets: Any = objects.get("dataSets", {})
+    groups: Any = objects.get("dataElementGroups", {})
+    for ds_id in query.data_sets:
+        data_set = data_sets.get(ds_id)
         for ref in (data_set or {}).get("dataSetElements", []):
             out.append(ref["dataElement"]["id"])
-    for group_id in params.getlist("dataElementGroup"):
-        group = objects.get("dataElementGroups", {}).get(group_id)
+    for group_id in query.data_element_groups:
+        group = groups.get(group_id)
         out.extend(ref["id"] for ref in (group or {}).get("dataElements", []))
     elements: Any = objects.get("dataElements", {})
-    out.extend(de for de in params.getlist("dataElement") if de in elements)
+    out.extend(de for de in query.data_elements if de in elements)
     return list(dict.fromkeys(out))
 
 
@@ -127,43 +173,47 @@ def _value_json(key: DataValueKey, record: DataValueRecord) -> dict[str, Any]:
     return item
 
 
-def _read(state: EmulatorState, params: Any) -> tuple[dict[str, Any], int]:
-    has_de = any(params.getlist(k) for k in ("dataSet", "dataElement", "dataElementGroup"))
+def read_data_values(state: EmulatorState, query: DataValuesQuery) -> tuple[dict[str, Any], int]:
+    """The `GET /api/dataValueSets` body of a query and its number of values.
+
+    Raises:
+        DataValuesError: For a query DHIS2 refuses (E2001 ... E2006).
+    """
+    has_de = any((query.data_sets, query.data_elements, query.data_element_groups))
     if not has_de:
-        return _error(
+        raise DataValuesError(
             "E2001", "At least one data element, data set or data element group must be specified"
         )
-    periods = params.getlist("period")
-    start, end = params.get("startDate"), params.get("endDate")
-    last_updated = params.get("lastUpdated")
+    periods = list(query.periods)
+    start, end = query.start_date, query.end_date
+    last_updated = query.last_updated
     if not periods and not (start and end) and not last_updated:
-        return _error(
+        raise DataValuesError(
             "E2002",
             "At least one period, start/end dates, last updated or last "
             "updated duration must be specified",
         )
     if periods and (start or end):
-        return _error("E2003", "Both periods and start/end date cannot be specified")
-    if not params.getlist("orgUnit") and not params.getlist("orgUnitGroup"):
-        return _error(
+        raise DataValuesError("E2003", "Both periods and start/end date cannot be specified")
+    if not query.org_units and not query.org_unit_groups:
+        raise DataValuesError(
             "E2006", "At least one organisation unit or organisation unit group must be specified"
         )
     if start and end:
         try:
             start_date, end_date = date.fromisoformat(start), date.fromisoformat(end)
         except ValueError:
-            return _error("E2004", "Start date must be before end date")
+            raise DataValuesError("E2004", "Start date must be before end date") from None
         if start_date > end_date:
-            return _error("E2004", "Start date must be before end date")
+            raise DataValuesError("E2004", "Start date must be before end date")
         periods = _periods_between(state, start_date, end_date)
     elif not periods:
         periods = [*state.data_values.years, *state.data_values.months]
-    include_deleted = str(params.get("includeDeleted", "false")).lower() == "true"
-    limit = int(params["limit"]) if str(params.get("limit", "")).isdigit() else None
-    units = _expand_org_units(state, params)
+    limit = query.limit
+    units = _expand_org_units(state, query)
     values: list[dict[str, Any]] = []
     for key, record in state.data_values.iter_values(
-        _data_elements(state, params), periods, units, include_deleted=include_deleted
+        _data_elements(state, query), periods, units, include_deleted=query.include_deleted
     ):
         if last_updated and record.last_updated < last_updated:
             continue
@@ -171,26 +221,11 @@ def _read(state: EmulatorState, params: Any) -> tuple[dict[str, Any], int]:
         if limit is not None and len(values) >= limit:
             break
     body: dict[str, Any] = {}
-    data_sets = params.getlist("dataSet")
-    if len(data_sets) == 1 and len(params.getlist("period")) == 1 and len(units) == 1:
+    data_sets = list(query.data_sets)
+    if len(data_sets) == 1 and len(query.periods) == 1 and len(units) == 1:
         body = {"dataSet": data_sets[0], "period": periods[0], "orgUnit": units[0]}
     body["dataValues"] = values
     return body, len(values)
-
-
-def _error(code: str, message: str) -> tuple[dict[str, Any], int]:
-    return {"__error__": (code, message)}, 0
-
-
-async def get_data_value_sets(request: Request) -> Response:
-    """`GET /api/dataValueSets`."""
-    state = emulator_state(request)
-    body, rows = await run_in_threadpool(_read, state, request.query_params)
-    if "__error__" in body:
-        code, message = body["__error__"]
-        return error_response(409, message, code)
-    record_rows(request, rows)
-    return Response(orjson.dumps(body), media_type=JSON_MEDIA_TYPE)
 
 
 # ----------------------------------------------------------------------------------- writing
@@ -515,52 +550,3 @@ def import_data_value_set(
 def assert_zero_insignificant(element: dict[str, Any] | None) -> bool:
     """True when a zero is not stored for this data element (`zeroIsSignificant` false)."""
     return element is not None and not element.get("zeroIsSignificant", False)
-
-
-async def post_data_value_sets(request: Request) -> Response:
-    """`POST /api/dataValueSets` (JSON)."""
-    state = emulator_state(request)
-    params = request.query_params
-    payload = await read_json_object(request)
-    if isinstance(payload, Response):
-        return payload
-    strategy = str(params.get("importStrategy", "CREATE_AND_UPDATE")).upper()
-    if strategy not in _STRATEGIES:
-        strategy = "CREATE_AND_UPDATE"
-    dry_run = str(params.get("dryRun", "false")).lower() == "true"
-    is_async = str(params.get("async", "false")).lower() == "true"
-    user = current_user(request)
-    rows = len(payload.get("dataValues") or [])
-
-    def work() -> dict[str, Any]:
-        return import_data_value_set(
-            state,
-            payload,
-            strategy=strategy,
-            dry_run=dry_run,
-            is_async=is_async,
-            username=user.username,
-            user_roots=user.org_unit_roots,
-        )
-
-    record_rows(request, rows)
-    if is_async:
-        job = state.jobs.submit("DATAVALUE_IMPORT", work)
-        location = f"{request.base_url}api/system/tasks/DATAVALUE_IMPORT".replace("//api", "/api")
-        return web_message_response(
-            200,
-            f"Initiated {job.name}",
-            response=job_configuration(job, user.uid),
-            headers={"Location": location},
-        )
-    summary = await run_in_threadpool(work)
-    status, body = data_value_import_envelope(
-        summary, minor=state.config.minor, api_version=request.scope.get(API_VERSION_KEY)
-    )
-    return Response(orjson.dumps(body), status_code=status, media_type=JSON_MEDIA_TYPE)
-
-
-ROUTES = [
-    api_route("/dataValueSets", get_data_value_sets),
-    api_route("/dataValueSets", post_data_value_sets, methods=["POST"]),
-]

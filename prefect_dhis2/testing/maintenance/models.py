@@ -1,9 +1,13 @@
-"""Asynchronous jobs of the DHIS2 emulator (`async=true` imports, analytics table runs).
+"""Maintenance state of the DHIS2 emulator: asynchronous jobs and the analytics tables.
 
-A job runs in a background thread after a short delay; while it runs, and after, clients poll
-`GET /api/system/tasks/{type}/{id}` (notifications, newest first as DHIS2's notifier keeps
-them; the newest has `completed: true` once the job is done) and
-`GET /api/system/taskSummaries/{type}/{id}` (the job's ImportSummary or ImportReport).
+A job (`async=true` imports, analytics table runs) runs in a background thread after a short
+delay; while it runs, and after, clients poll its notifications (newest first as DHIS2's
+notifier keeps them; the newest has `completed: true` once the job is done) and its summary
+(the job's ImportSummary or ImportReport).
+
+`AnalyticsTables` says whether analytics tables exist: `analyticsTableClear` drops them (and
+analytics queries then fail with E7144) until an `ANALYTICS_TABLE` job generates them again,
+which also moves `lastAnalyticsTableSuccess` of system info to now.
 
 Example:
     >>> registry = JobRegistry(delay_s=0.0)
@@ -21,16 +25,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import Response
-
-from prefect_dhis2.testing.app import api_route
-from prefect_dhis2.testing.data_values_store import format_timestamp
-from prefect_dhis2.testing.state import emulator_state
-from prefect_dhis2.testing.webmessage import json_response, web_message
+from prefect_dhis2.testing.core.timestamps import format_timestamp
 from prefect_dhis2.uids import generate_uid
 
-__all__ = ["ROUTES", "Job", "JobRegistry", "job_configuration"]
+__all__ = [
+    "AnalyticsTables",
+    "Job",
+    "JobRegistry",
+    "job_configuration",
+    "start_analytics_table_job",
+]
 
 _JOB_LABELS = {
     "DATAVALUE_IMPORT": "Import data values",
@@ -139,43 +143,58 @@ def job_configuration(job: Job, user_id: str | None = None) -> dict[str, Any]:
     return body
 
 
-def _registry(request: Request) -> JobRegistry:
-    state = emulator_state(request)
-    if state.jobs is None:  # pragma: no cover - state builds one when this module exists
-        state.jobs = JobRegistry()
-    registry: JobRegistry = state.jobs
-    return registry
+@dataclass
+class AnalyticsTables:
+    """Whether analytics tables exist, and when they were last generated.
+
+    Attributes:
+        cleared: True after `analyticsTableClear` until the tables are generated again.
+        last_success: When the tables were last generated (None: the day before "today").
+
+    Example:
+        >>> tables = AnalyticsTables()
+        >>> tables.clear()
+        >>> tables.cleared
+        True
+        >>> tables.generated()
+        >>> tables.cleared, tables.last_success is not None
+        (False, True)
+    """
+
+    cleared: bool = False
+    last_success: datetime | None = None
+
+    def clear(self) -> None:
+        """Drop the tables (analytics queries fail until they are generated again)."""
+        self.cleared = True
+
+    def generated(self, moment: datetime | None = None) -> None:
+        """Record a finished generation: the tables exist again, as of `moment` (now)."""
+        self.last_success = moment or datetime.now()
+        self.cleared = False
 
 
-async def tasks(request: Request) -> Response:
-    """`GET /api/system/tasks/{type}/{id}`: the job's notifications, newest first."""
-    job = _registry(request).get(request.path_params["job_id"])
-    if job is None or job.job_type != request.path_params["job_type"]:
-        return json_response([])
-    return json_response(list(job.notifications))
+def start_analytics_table_job(
+    registry: JobRegistry, tables: AnalyticsTables, lock: threading.RLock
+) -> Job:
+    """Start an `ANALYTICS_TABLE` job that regenerates the analytics tables.
 
+    Args:
+        registry: The job registry that runs the job.
+        tables: The analytics tables the job regenerates.
+        lock: The state's write lock, held while the tables change.
 
-async def tasks_of_type(request: Request) -> Response:
-    """`GET /api/system/tasks/{type}`: notifications of every job of a type, by job id."""
-    jobs = _registry(request).of_type(request.path_params["job_type"])
-    return json_response({job.id: list(job.notifications) for job in jobs})
+    Returns:
+        The started job (its summary is an ImportSummary).
+    """
 
+    def work() -> dict[str, Any]:
+        with lock:
+            tables.generated()
+        return {
+            "responseType": "ImportSummary",
+            "status": "SUCCESS",
+            "description": "Analytics tables updated",
+        }
 
-async def task_summary(request: Request) -> Response:
-    """`GET /api/system/taskSummaries/{type}/{id}`: the job's summary (null while running)."""
-    job = _registry(request).get(request.path_params["job_id"])
-    if job is None or job.job_type != request.path_params["job_type"]:
-        return json_response(
-            web_message(404, f"Job with id {request.path_params['job_id']} could not be found."),
-            404,
-        )
-    if not job.done.is_set():
-        return Response(b"", status_code=200, media_type="application/json")
-    return json_response(job.summary)
-
-
-ROUTES = [
-    api_route("/system/tasks/{job_type}/{job_id}", tasks),
-    api_route("/system/tasks/{job_type}", tasks_of_type),
-    api_route("/system/taskSummaries/{job_type}/{job_id}", task_summary),
-]
+    return registry.submit("ANALYTICS_TABLE", work)

@@ -1,8 +1,9 @@
-"""System endpoints of the emulator: `system/info`, `me`, `system/ping`, `ping`, `system/id`.
+"""System of the DHIS2 emulator: system info, the current user (`me`) and fresh UIDs.
 
 Example:
-    >>> sorted(r.path for r in ROUTES)[:2]
-    ['/api/me', '/api/ping']
+    >>> state = EmulatorState()
+    >>> system_info(state, base_url="http://localhost:8080")["systemName"]
+    'DHIS 2 Demo - Sierra Leone'
 """
 
 from __future__ import annotations
@@ -10,17 +11,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from prefect_dhis2.testing.core.auth import EmulatorUser
+from prefect_dhis2.testing.core.state import EmulatorState
+from prefect_dhis2.testing.core.timestamps import format_timestamp
+from prefect_dhis2.uids import generate_uid
 
-from prefect_dhis2.testing.app import api_route
-from prefect_dhis2.testing.fields import FieldsSyntaxError, apply_fields, parse_fields
-from prefect_dhis2.testing.links import context_path
-from prefect_dhis2.testing.state import EmulatorState, current_user, emulator_state
-from prefect_dhis2.testing.webmessage import error_response, json_response
-
-__all__ = ["ROUTES", "format_timestamp", "system_info"]
+__all__ = ["SYSTEM_ID", "generate_uids", "last_analytics_success", "me_object", "system_info"]
 
 _REVISIONS = {"2.37": "8b4ac5b", "2.40": "5d2e2a6", "2.43": "adf6409"}
 _BUILD_TIMES = {
@@ -31,11 +27,6 @@ _BUILD_TIMES = {
 SYSTEM_ID = "eed3d451-4ff5-4193-b951-ffcc68954299"
 
 
-def format_timestamp(moment: datetime) -> str:
-    """Render a datetime the way DHIS2 does: `yyyy-MM-ddTHH:mm:ss.SSS`, no zone."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
-
-
 def _interval(seconds: float) -> str:
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
@@ -43,16 +34,35 @@ def _interval(seconds: float) -> str:
 
 
 def last_analytics_success(state: EmulatorState) -> datetime:
-    """When analytics tables were last generated (settable as `state.last_analytics_table_success`)."""
-    moment = getattr(state, "last_analytics_table_success", None)
-    if isinstance(moment, datetime):
+    """When analytics tables were last generated (by default 02:00:07 the day before "today")."""
+    moment = state.analytics_tables.last_success
+    if moment is not None:
         return moment
     day = state.config.today - timedelta(days=1)
     return datetime(day.year, day.month, day.day, 2, 0, 7, 412000)
 
 
-def system_info(state: EmulatorState, request: Request) -> dict[str, Any]:
-    """The `GET /api/system/info` body for the request's user."""
+def system_info(
+    state: EmulatorState, *, base_url: str, user_agent: str = "", superuser: bool = True
+) -> dict[str, Any]:
+    """The `GET /api/system/info` body.
+
+    Args:
+        state: The emulator state.
+        base_url: `<scheme>://<host>[:port]` the server is reached at (the `contextPath`
+            unless the config overrides it).
+        user_agent: The client's `User-Agent`.
+        superuser: Whether the asking user is a superuser (others see fewer keys).
+
+    Returns:
+        The system info body, in DHIS2's key order.
+
+    Example:
+        >>> state = EmulatorState()
+        >>> info = system_info(state, base_url="http://h", superuser=False)
+        >>> info["version"], info["contextPath"], "javaVersion" in info
+        ('2.40.3', 'http://h', False)
+    """
     # The emulated server lives on its "today" (the relative period date when set),
     # so clients that resolve relative periods from serverDate agree with it.
     clock = datetime.now()
@@ -61,8 +71,8 @@ def system_info(state: EmulatorState, request: Request) -> dict[str, Any]:
     last = last_analytics_success(state)
     version = state.config.version
     info: dict[str, Any] = {
-        "contextPath": state.config.context_path or context_path(request),
-        "userAgent": request.headers.get("user-agent", ""),
+        "contextPath": state.config.context_path or base_url,
+        "userAgent": user_agent,
         "calendar": "iso8601",
         "dateFormat": "yyyy-mm-dd",
         "serverDate": format_timestamp(now),
@@ -101,12 +111,12 @@ def system_info(state: EmulatorState, request: Request) -> dict[str, Any]:
         "redisEnabled": False,
         "systemId": SYSTEM_ID,
         "systemName": state.config.system_name,
-        "instanceBaseUrl": state.config.context_path or context_path(request),
+        "instanceBaseUrl": state.config.context_path or base_url,
         "clusterHostname": "",
         "isMetadataVersionEnabled": True,
         "metadataSyncEnabled": False,
     }
-    if not current_user(request).superuser:
+    if not superuser:
         for key in ("javaVersion", "javaVendor", "javaOpts", "osName", "osArchitecture",
                     "osVersion", "externalDirectory", "databaseInfo", "readReplicaCount",
                     "memoryInfo", "cpuCores", "nodeId", "environmentVariable",
@@ -115,14 +125,15 @@ def system_info(state: EmulatorState, request: Request) -> dict[str, Any]:
     return info
 
 
-async def system_info_endpoint(request: Request) -> Response:
-    """`GET /api/system/info`."""
-    return json_response(system_info(emulator_state(request), request))
+def me_object(state: EmulatorState, user: EmulatorUser) -> dict[str, Any]:
+    """The `/api/me` body (MeDto) of a user.
 
-
-def me_object(state: EmulatorState, request: Request) -> dict[str, Any]:
-    """The `/api/me` body (MeDto) of the authenticated user."""
-    user = current_user(request)
+    Example:
+        >>> state = EmulatorState()
+        >>> me = me_object(state, state.users.users["reader"])
+        >>> me["username"], me["authorities"]
+        ('reader', ['M_dhis-web-dashboard', 'F_VIEW_DATABROWSER'])
+    """
     stored = next(
         (u for u in state.dataset.objects["users"].values() if u.get("username") == user.username),
         {},
@@ -155,49 +166,11 @@ def me_object(state: EmulatorState, request: Request) -> dict[str, Any]:
     }  # fmt: skip
 
 
-async def me_endpoint(request: Request) -> Response:
-    """`GET /api/me` with optional `fields` (references resolve, e.g. `organisationUnits[path]`)."""
-    from prefect_dhis2.testing.metadata_routes import make_resolver
+def generate_uids(limit: int) -> list[str]:
+    """`limit` freshly generated UIDs, clamped to 1..10,000 as DHIS2 does.
 
-    state = emulator_state(request)
-    me = me_object(state, request)
-    fields = ",".join(v for v in request.query_params.getlist("fields") if v)
-    if not fields:
-        return json_response(me)
-    try:
-        specs = parse_fields(fields)
-    except FieldsSyntaxError as exc:
-        return error_response(400, str(exc))
-    return json_response(apply_fields(me, specs, make_resolver(state.dataset)))
-
-
-async def system_ping(request: Request) -> Response:
-    """`GET /api/system/ping`: text `pong`, never cached, no authentication."""
-    return PlainTextResponse("pong", headers={"Cache-Control": "no-store"})
-
-
-async def ping(request: Request) -> Response:
-    """`GET /api/ping`: 200 with an empty body, no authentication."""
-    return Response(b"", status_code=200)
-
-
-async def system_id(request: Request) -> Response:
-    """`GET /api/system/id?limit=n`: freshly generated UIDs (at most 10,000)."""
-    from prefect_dhis2.uids import generate_uid
-
-    try:
-        limit = int(request.query_params.get("limit", "1"))
-    except ValueError:
-        limit = 1
-    limit = min(max(limit, 1), 10_000)
-    return json_response({"codes": [generate_uid() for _ in range(limit)]})
-
-
-ROUTES: list[Route] = [
-    api_route("/system/info", system_info_endpoint),
-    api_route("/me", me_endpoint),
-    api_route("/system/ping", system_ping),
-    api_route("/ping", ping),
-    api_route("/system/id", system_id),
-    api_route("/system/uid", system_id),
-]
+    Example:
+        >>> len(generate_uids(3)), len(generate_uids(0)), len(generate_uids(20_000))
+        (3, 1, 10000)
+    """
+    return [generate_uid() for _ in range(min(max(limit, 1), 10_000))]

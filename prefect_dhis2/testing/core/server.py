@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any, Self
 
 import uvicorn
 
-from prefect_dhis2.testing.app import build_app
-from prefect_dhis2.testing.faults import CostModel, FaultRule, RequestLog
-from prefect_dhis2.testing.state import EmulatorConfig, EmulatorState
+from prefect_dhis2.testing.core.app import build_app
+from prefect_dhis2.testing.core.faults import CostModel, FaultRule, RequestLog
+from prefect_dhis2.testing.core.state import EmulatorConfig, EmulatorState
 
 if TYPE_CHECKING:
     from prefect_dhis2.credentials import Dhis2Credentials

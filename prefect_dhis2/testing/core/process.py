@@ -7,7 +7,7 @@ on another machine).
 Example:
     ```python
     from prefect_dhis2.testing import CostModel
-    from prefect_dhis2.testing.process import EmulatorProcess
+    from prefect_dhis2.testing.core.process import EmulatorProcess
 
     with EmulatorProcess(org_units=100_000, cost=CostModel(latency_s=0.05, max_concurrent=4)) as dhis2:
         creds = dhis2.credentials()
@@ -23,7 +23,7 @@ import multiprocessing.connection
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-from prefect_dhis2.testing.faults import CostModel
+from prefect_dhis2.testing.core.faults import CostModel
 
 if TYPE_CHECKING:
     from prefect_dhis2.credentials import Dhis2Credentials
@@ -32,7 +32,7 @@ __all__ = ["EmulatorProcess"]
 
 
 def _serve(connection: multiprocessing.connection.Connection, options: dict[str, Any]) -> None:
-    from prefect_dhis2.testing.server import Dhis2Emulator
+    from prefect_dhis2.testing.core.server import Dhis2Emulator
 
     with Dhis2Emulator(**options) as emulator:
         connection.send(emulator.base_url)

@@ -8,7 +8,7 @@ parameter) are resolved against the emulator's metadata into typed items: data i
 `AnalyticsError` carrying DHIS2's error code and message (E7101 ... E7143).
 
 Example:
-    >>> query = parse_analytics_query(params, dataset, store, user_roots=["ImspTQPwCqd"],
+    >>> query = parse_analytics_request(params, dataset, store, user_roots=["ImspTQPwCqd"],
     ...                               at=date(2024, 6, 30))
     >>> [d.dim for d in query.dimensions]
     ['dx', 'pe', 'ou']
@@ -22,18 +22,18 @@ from datetime import date, timedelta
 from typing import Any, Literal
 
 from prefect_dhis2.periods import Period, is_relative_period, parse_period, resolve_relative_period
-from prefect_dhis2.testing.data_values_store import DataValueStore
+from prefect_dhis2.testing.data_values.store import DataValueStore
 from prefect_dhis2.uids import is_valid_uid
 
 __all__ = [
     "AnalyticsError",
-    "AnalyticsQuery",
+    "AnalyticsRequest",
     "DataItem",
     "Dimension",
     "OrgUnitItem",
     "PeriodItem",
     "months_of",
-    "parse_analytics_query",
+    "parse_analytics_request",
     "relative_period_name",
 ]
 
@@ -107,7 +107,7 @@ class Dimension:
 
 
 @dataclass(slots=True)
-class AnalyticsQuery:
+class AnalyticsRequest:
     """A validated analytics request.
 
     Attributes:
@@ -186,7 +186,7 @@ def _split_dimensions(values: Sequence[str]) -> list[tuple[str, list[str]]]:
     return out
 
 
-def parse_analytics_query(
+def parse_analytics_request(
     dimension_params: Sequence[str],
     filter_params: Sequence[str],
     params: Mapping[str, str],
@@ -195,7 +195,7 @@ def parse_analytics_query(
     *,
     user_roots: Sequence[str],
     at: date,
-) -> AnalyticsQuery:
+) -> AnalyticsRequest:
     """Resolve and validate an analytics request.
 
     Args:
@@ -262,7 +262,7 @@ def parse_analytics_query(
         except ValueError:
             relative_at = at
 
-    query = AnalyticsQuery(dimensions=[], filters=[])
+    query = AnalyticsRequest(dimensions=[], filters=[])
     query.options = {
         "skipMeta": _true(params, "skipMeta"),
         "skipData": _true(params, "skipData"),

@@ -1,7 +1,7 @@
 """The emulator's mutable state: configuration, metadata, data values, jobs, log and faults.
 
-Route handlers reach it as `request.app.state.emulator`; the authenticated user is
-`request.state.user` (an `EmulatorUser`).
+The state knows no HTTP: every area's models take it (or a part of it) as plain Python.
+Responses reach it with `core.requests.emulator_state(request)`.
 
 Example:
     >>> state = EmulatorState(EmulatorConfig(version="2.43"))
@@ -14,33 +14,22 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
-from starlette.requests import Request
-
-from prefect_dhis2.testing.auth import EmulatorUser, UserStore
-from prefect_dhis2.testing.data_values_store import DataValueStore
-from prefect_dhis2.testing.dataset import Dhis2Dataset, generate_dataset
-from prefect_dhis2.testing.faults import (
+from prefect_dhis2.testing.core.auth import UserStore
+from prefect_dhis2.testing.core.dataset import Dhis2Dataset, generate_dataset
+from prefect_dhis2.testing.core.faults import (
     CostModel,
     FaultInjector,
     FaultRule,
     RequestLog,
     ServerStats,
 )
+from prefect_dhis2.testing.data_values.store import DataValueStore
+from prefect_dhis2.testing.maintenance.models import AnalyticsTables, JobRegistry
 
-__all__ = [
-    "ROWS_SCOPE_KEY",
-    "SUPPORTED_VERSIONS",
-    "EmulatorConfig",
-    "EmulatorState",
-    "current_user",
-    "emulator_state",
-    "record_rows",
-]
+__all__ = ["SUPPORTED_VERSIONS", "EmulatorConfig", "EmulatorState"]
 
 SUPPORTED_VERSIONS: dict[str, str] = {"2.37": "2.37.9", "2.40": "2.40.3", "2.43": "2.43.0"}
-ROWS_SCOPE_KEY = "dhis2.rows"
 
 
 @dataclass
@@ -93,15 +82,6 @@ class EmulatorConfig:
         return self.relative_period_date or date.today()
 
 
-def _make_jobs() -> Any:
-    """The async job registry (lives in `jobs.py`); None until that module exists."""
-    try:
-        from prefect_dhis2.testing.jobs import JobRegistry
-    except ImportError:
-        return None
-    return JobRegistry()
-
-
 class EmulatorState:
     """Everything an emulated instance holds.
 
@@ -110,6 +90,7 @@ class EmulatorState:
         dataset: Metadata (org units, data elements, indicators...).
         data_values: Data values (generated plus written ones).
         jobs: Async job registry (`/api/system/tasks`).
+        analytics_tables: Whether analytics tables exist and when they were last generated.
         users: Users, passwords and personal access tokens.
         request_log: Requests seen, without credentials.
         faults: Fault injector (rules can change at runtime).
@@ -126,6 +107,7 @@ class EmulatorState:
         self.cost: CostModel = self.config.cost
         self.stats = ServerStats()
         self.users = UserStore(self.config.version, self.config.seed)
+        self.analytics_tables = AnalyticsTables()
         self._load()
 
     def _load(self) -> None:
@@ -136,7 +118,7 @@ class EmulatorState:
         self.data_values = DataValueStore(
             self.dataset, self.config.seed, until=self.config.relative_period_date
         )
-        self.jobs: Any = _make_jobs()
+        self.jobs = JobRegistry()
 
     def reset(self) -> None:
         """Restore generated metadata and data values, drop jobs, clear the log and stats."""
@@ -153,24 +135,3 @@ class EmulatorState:
     def tokens(self) -> dict[str, str]:
         """username → the emulator-issued personal access token."""
         return dict(self.users.tokens)
-
-
-def emulator_state(request: Request) -> EmulatorState:
-    """The `EmulatorState` serving a request."""
-    state: EmulatorState = request.app.state.emulator
-    return state
-
-
-def current_user(request: Request) -> EmulatorUser:
-    """The authenticated user of a request (set by the auth middleware)."""
-    user: EmulatorUser = request.state.user
-    return user
-
-
-def record_rows(request: Request, rows: int) -> None:
-    """Tell the cost model how many rows a response holds (for `CostModel.per_row_s`).
-
-    Handlers that do not call it get their rows counted from the JSON body when the cost
-    model needs them.
-    """
-    request.scope[ROWS_SCOPE_KEY] = rows

@@ -1,13 +1,13 @@
 """Assembly of the emulator's ASGI application.
 
 `build_app(state)` returns an ASGI callable: the `EmulatorMiddleware` (request log, fault
-injection, authentication, cost model) around a Starlette app whose routes come from the route
-modules listed in `ROUTE_MODULES`. Each route module exposes `ROUTES: list[Route]` declared
-under `/api` only (use `api_route`): the middleware maps `/api/<NN>/...` (NN = 28..43) and a
-`.json` suffix onto the same routes, remembering the original form for paging links.
+injection, authentication, cost model) around a Starlette app serving the routing table of
+`prefect_dhis2.testing.urls`. Routes are declared under `/api` only: the middleware maps
+`/api/<NN>/...` (NN = 28..43) and a `.json` suffix onto the same routes, remembering the
+original form for paging links.
 
 Example:
-    >>> from prefect_dhis2.testing.state import EmulatorState
+    >>> from prefect_dhis2.testing.core.state import EmulatorState
     >>> app = build_app(EmulatorState())
     >>> callable(app)
     True
@@ -18,77 +18,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import importlib
 import re
 import socket
-from collections.abc import Awaitable, Callable, MutableMapping
+import time
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
-from prefect_dhis2.testing.auth import WRITE_METHODS, login_path
-from prefect_dhis2.testing.faults import FaultRule, RequestRecord, now
-from prefect_dhis2.testing.state import ROWS_SCOPE_KEY, EmulatorState
-from prefect_dhis2.testing.webmessage import web_message
+from prefect_dhis2.testing.core.auth import WRITE_METHODS
+from prefect_dhis2.testing.core.faults import FaultRule, RequestRecord, now
+from prefect_dhis2.testing.core.requests import API_VERSION_KEY, ORIGINAL_PATH_KEY, ROWS_SCOPE_KEY
+from prefect_dhis2.testing.core.state import EmulatorState
+from prefect_dhis2.testing.core.webmessage import web_message
+from prefect_dhis2.testing.urls import ROUTES
 
-__all__ = [
-    "API_VERSION_KEY",
-    "ORIGINAL_PATH_KEY",
-    "PUBLIC_PATHS",
-    "ROUTE_MODULES",
-    "EmulatorMiddleware",
-    "api_route",
-    "build_app",
-]
+__all__ = ["PUBLIC_PATHS", "EmulatorMiddleware", "build_app"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-Endpoint = Callable[[Request], Awaitable[Response]]
-
-# Route modules, in matching order. Metadata routes name their collections explicitly, so the
-# order only matters for identical paths.
-ROUTE_MODULES: list[str] = [
-    "prefect_dhis2.testing.system_routes",
-    "prefect_dhis2.testing.metadata_routes",
-    "prefect_dhis2.testing.analytics_routes",
-    "prefect_dhis2.testing.data_values_routes",
-    "prefect_dhis2.testing.jobs",
-    "prefect_dhis2.testing.maintenance_routes",
-    "prefect_dhis2.testing.metadata_import_routes",
-]
-
-API_VERSION_KEY = "dhis2.api_version"  # "40" for /api/40/..., else None
-ORIGINAL_PATH_KEY = "dhis2.original_path"  # the path as requested (version, .json suffix)
 PUBLIC_PATHS = frozenset({"/api/system/ping", "/api/ping"})
 _VERSIONED = re.compile(r"^/api/(\d{2})(/.*)?$")
-_LOGIN_PATHS = ("/dhis-web-commons/security/login.action", "/dhis-web-login/", "/login/")
-
-
-def api_route(path: str, endpoint: Endpoint, methods: list[str] | None = None) -> Route:
-    """Declare a route under `/api` (also served as `/api/<NN>/...` and with `.json`).
-
-    Args:
-        path: Path below `/api`, starting with `/`, e.g. `/analytics`.
-        endpoint: Async handler taking a Starlette `Request`.
-        methods: HTTP methods (default GET).
-
-    Returns:
-        The Starlette route.
-
-    Example:
-        >>> async def ping(request): ...
-        >>> api_route("/system/ping", ping).path
-        '/api/system/ping'
-    """
-    return Route(f"/api{path}", endpoint, methods=methods or ["GET"])
 
 
 def _normalise_path(path: str) -> tuple[str, str | None]:
@@ -312,8 +268,6 @@ class EmulatorMiddleware:
 
 
 def _wall() -> float:
-    import time
-
     return time.time()
 
 
@@ -404,36 +358,16 @@ async def _send_auth_refusal(
     await _send_json(send, status, web_message(status, message), extra)
 
 
-async def _login_page(request: Request) -> Response:
-    return Response(
-        "<!DOCTYPE html><html><head><title>DHIS 2 login</title></head>"
-        "<body><form method='post'><input name='j_username'/><input name='j_password' "
-        "type='password'/></form></body></html>",
-        media_type="text/html",
-    )
-
-
-def _collect_routes(module_names: list[str]) -> list[BaseRoute]:
-    routes: list[BaseRoute] = []
-    for name in module_names:
-        module = importlib.import_module(name)
-        routes.extend(module.ROUTES)
-    return routes
-
-
-def build_app(state: EmulatorState, route_modules: list[str] | None = None) -> ASGIApp:
+def build_app(state: EmulatorState, routes: Sequence[BaseRoute] | None = None) -> ASGIApp:
     """Build the emulator's ASGI app around `state`.
 
     Args:
         state: The instance state (reachable in handlers as `request.app.state.emulator`).
-        route_modules: Route modules to serve (default `ROUTE_MODULES`).
+        routes: Routes to serve (default: the routing table `prefect_dhis2.testing.urls.ROUTES`).
 
     Returns:
         The ASGI callable to hand to uvicorn (or to `httpx.ASGITransport`).
     """
-    routes = _collect_routes(route_modules or ROUTE_MODULES)
-    login = {login_path(v) for v in ("2.40", "2.41", "2.43")} | set(_LOGIN_PATHS)
-    routes.extend(Route(p, _login_page, methods=["GET"]) for p in sorted(login))
-    app = Starlette(routes=routes)
+    app = Starlette(routes=list(ROUTES if routes is None else routes))
     app.state.emulator = state
     return EmulatorMiddleware(app, state)
