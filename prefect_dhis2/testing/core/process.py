@@ -6,8 +6,7 @@ on another machine).
 
 Example:
     ```python
-    from prefect_dhis2.testing import CostModel
-    from prefect_dhis2.testing.core.process import EmulatorProcess
+    from prefect_dhis2.testing import CostModel, EmulatorProcess
 
     with EmulatorProcess(org_units=100_000, cost=CostModel(latency_s=0.05, max_concurrent=4)) as dhis2:
         creds = dhis2.credentials()

@@ -9,8 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
-from prefect_dhis2.testing import Dhis2Emulator
-from prefect_dhis2.testing.core.dataset import Dhis2Dataset
+from prefect_dhis2.testing import Dhis2Dataset, Dhis2Emulator
 
 
 def test_default_list_is_id_and_display_name_with_exact_pager(api: httpx.Client) -> None:

@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
+from prefect_dhis2.testing import EmulatorConfig, EmulatorState
 from prefect_dhis2.testing.analytics.grid import _Cells
 from prefect_dhis2.testing.core.app import build_app
-from prefect_dhis2.testing.core.state import EmulatorConfig, EmulatorState
 
 
 def _grid(state: EmulatorState, params: list[tuple[str, str]]) -> dict[str, Any]:
