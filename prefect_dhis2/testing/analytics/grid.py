@@ -6,6 +6,14 @@ chiefdoms); AVERAGE data elements average their values; indicators evaluate nume
 denominator expressions per cell, then `num / den * factor` (annualised when asked).
 
 Example:
+    >>> from datetime import date
+    >>> from prefect_dhis2.testing.analytics.request import parse_analytics_request
+    >>> from prefect_dhis2.testing.core.dataset import generate_dataset
+    >>> dataset = generate_dataset(60)
+    >>> store = DataValueStore(dataset, seed=1, until=date(2024, 6, 30))
+    >>> query = parse_analytics_request(["dx:fbfJHSPpUQD", "pe:2024Q1", "ou:ImspTQPwCqd"], [],
+    ...                                 {}, dataset, store, user_roots=["ImspTQPwCqd"],
+    ...                                 at=date(2024, 6, 30))
     >>> body, rows = build_analytics_grid(query, dataset, store, max_rows=100_000)
     >>> list(body)
     ['headers', 'metaData', 'rowContext', 'rows', 'height', 'width', 'headerWidth']

@@ -8,8 +8,12 @@ parameter) are resolved against the emulator's metadata into typed items: data i
 `AnalyticsError` carrying DHIS2's error code and message (E7101 ... E7143).
 
 Example:
-    >>> query = parse_analytics_request(params, dataset, store, user_roots=["ImspTQPwCqd"],
-    ...                               at=date(2024, 6, 30))
+    >>> from prefect_dhis2.testing.core.dataset import generate_dataset
+    >>> dataset = generate_dataset(60)
+    >>> store = DataValueStore(dataset, seed=1, until=date(2024, 6, 30))
+    >>> query = parse_analytics_request(["dx:fbfJHSPpUQD", "pe:LAST_QUARTER", "ou:ImspTQPwCqd"],
+    ...                                 [], {}, dataset, store, user_roots=["ImspTQPwCqd"],
+    ...                                 at=date(2024, 6, 30))
     >>> [d.dim for d in query.dimensions]
     ['dx', 'pe', 'ou']
 """

@@ -11,11 +11,16 @@ values themselves live in `data_values.store`.
 Example:
     >>> from prefect_dhis2.testing.core.state import EmulatorConfig, EmulatorState
     >>> state = EmulatorState(EmulatorConfig(org_units=60))
+    >>> facility = state.dataset.facility_ids[0]
     >>> summary = import_data_value_set(state, {"dataValues": [
-    ...     {"dataElement": "fbfJHSPpUQD", "period": "202401", "orgUnit": "ImspTQPwCqd",
-    ...      "value": "12"}]})
-    >>> summary["status"], summary["importCount"]["imported"] + summary["importCount"]["updated"]
+    ...     {"dataElement": "fbfJHSPpUQD", "period": "202401", "orgUnit": facility,
+    ...      "categoryOptionCombo": "pq2XI5kz2BY", "value": "12"}]})
+    >>> summary["status"], summary["importCount"]["updated"]
     ('SUCCESS', 1)
+    >>> body, rows = read_data_values(state, DataValuesQuery(
+    ...     data_elements=["fbfJHSPpUQD"], periods=["202401"], org_units=[facility]))
+    >>> [v["value"] for v in body["dataValues"] if v["categoryOptionCombo"] == "pq2XI5kz2BY"]
+    ['12']
 """
 
 from __future__ import annotations

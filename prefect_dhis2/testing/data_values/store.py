@@ -149,8 +149,12 @@ class DataValueStore:
         cache_cells: Budget of the per-process column cache, in array cells.
 
     Example:
+        >>> from prefect_dhis2.testing.core.dataset import generate_dataset
+        >>> dataset = generate_dataset(60)
         >>> store = DataValueStore(dataset, seed=1, until=date(2024, 6, 30))
-        >>> store.get(("fbfJHSPpUQD", "202401", facility, "pq2XI5kz2BY", "HllvX50cXC0"))
+        >>> facility = dataset.facility_ids[0]
+        >>> store.get(("fbfJHSPpUQD", "202401", facility, "pq2XI5kz2BY", "HllvX50cXC0")).value
+        '19'
     """
 
     def __init__(

@@ -8,9 +8,13 @@ writes nothing when any object has an error; `importMode=VALIDATE` never writes.
 objects are visible through the metadata endpoints right away.
 
 Example:
-    >>> r = httpx.post(f"{dhis2.base_url}/api/metadata", json={"dataElements": [{...}]}, auth=auth)
-    >>> r.json()["response"]["stats"]
-    {'created': 1, 'updated': 0, 'deleted': 0, 'ignored': 0, 'total': 1}
+    >>> from prefect_dhis2.testing.core.state import EmulatorConfig, EmulatorState
+    >>> state = EmulatorState(EmulatorConfig(org_units=60))
+    >>> report = import_metadata(state, {"dataElements": [
+    ...     {"name": "New element", "shortName": "New", "valueType": "NUMBER",
+    ...      "domainType": "AGGREGATE", "aggregationType": "SUM"}]})
+    >>> report["status"], report["stats"]
+    ('OK', {'created': 1, 'updated': 0, 'deleted': 0, 'ignored': 0, 'total': 1})
 """
 
 from __future__ import annotations
