@@ -41,8 +41,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemet
 from prefect_dhis2.analytics import extract_analytics
 from prefect_dhis2.analytics_query import AnalyticsQuery
 from prefect_dhis2.credentials import Dhis2Credentials
-from prefect_dhis2.testing import CostModel
-from prefect_dhis2.testing.process import EmulatorProcess
+from prefect_dhis2.testing import CostModel, EmulatorProcess
 
 REFERENCE_DATE = date(2024, 6, 30)
 MONTHS = [f"{y}{m:02d}" for y in (2022, 2023) for m in range(1, 13)]

@@ -35,8 +35,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from prefect_dhis2.credentials import Dhis2Credentials
 from prefect_dhis2.data_values import DataValuesImportResult, import_data_values_async
-from prefect_dhis2.testing import CostModel
-from prefect_dhis2.testing.process import EmulatorProcess
+from prefect_dhis2.testing import CostModel, EmulatorProcess
 
 REFERENCE_DATE = date(2024, 6, 30)
 SERVER_WORKERS = 4

@@ -38,8 +38,7 @@ from prefect_dhis2.org_units import (
     level_names,
     org_unit_columns,
 )
-from prefect_dhis2.testing import CostModel
-from prefect_dhis2.testing.process import EmulatorProcess
+from prefect_dhis2.testing import CostModel, EmulatorProcess
 from prefect_dhis2.writers import open_table_writer
 
 # A real DHIS2 spends roughly half a millisecond per org unit with geometry (database,

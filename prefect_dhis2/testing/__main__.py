@@ -10,7 +10,7 @@ import argparse
 import time
 from datetime import date
 
-from prefect_dhis2.testing.server import Dhis2Emulator
+from prefect_dhis2.testing.core.server import Dhis2Emulator
 
 
 def main(argv: list[str] | None = None) -> None:

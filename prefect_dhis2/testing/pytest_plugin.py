@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from prefect_dhis2.testing.server import Dhis2Emulator
+from prefect_dhis2.testing.core.server import Dhis2Emulator
 
 __all__ = ["dhis2_emulator", "dhis2_emulator_factory"]
 

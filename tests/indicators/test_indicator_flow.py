@@ -15,8 +15,7 @@ from prefect.client.orchestration import get_client
 
 from prefect_dhis2.expressions import ComplexityBins, ExpressionSyntaxError, parse_expression
 from prefect_dhis2.flows import dhis2_indicator_complexity
-from prefect_dhis2.testing import Dhis2Emulator
-from prefect_dhis2.testing.dataset import Dhis2Dataset
+from prefect_dhis2.testing import Dhis2Dataset, Dhis2Emulator
 
 UID = r"[A-Za-z][A-Za-z0-9]{10}"
 KNOWN_COLLECTIONS = (

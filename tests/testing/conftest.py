@@ -8,8 +8,7 @@ from datetime import date
 import httpx
 import pytest
 
-from prefect_dhis2.testing import CostModel, Dhis2Emulator
-from prefect_dhis2.testing.dataset import Dhis2Dataset, generate_dataset
+from prefect_dhis2.testing import CostModel, Dhis2Dataset, Dhis2Emulator, generate_dataset
 
 REFERENCE_DATE = date(2024, 6, 30)
 

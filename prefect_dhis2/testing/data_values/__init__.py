@@ -1,0 +1,2 @@
+"""Data values area of the emulator: the value store (`store`), reads and imports (`models`)
+and `/api/dataValueSets` (`responses`)."""

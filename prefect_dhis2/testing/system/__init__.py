@@ -1,0 +1,1 @@
+"""System area of the emulator: system info, `me`, ping, UIDs (`models` + `responses`)."""
