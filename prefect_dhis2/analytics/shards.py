@@ -19,7 +19,7 @@ Shards partition the item lists, so their results are disjoint and their
 union is the result of the whole request.
 
 Example:
-    >>> from prefect_dhis2.analytics_query import AnalyticsQuery
+    >>> from prefect_dhis2.analytics.query import AnalyticsQuery
     >>> q = AnalyticsQuery(data_items=["fbfJHSPpUQD", "cYeuwXTCPkU"], org_units=["LEVEL-4"],
     ...                    periods=[f"2023{m:02d}" for m in range(1, 13)])
     >>> plan = plan_shards(q, max_rows=10_000, weights={"LEVEL-4": 1166})
@@ -37,7 +37,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from prefect_dhis2.analytics_query import AnalyticsQuery
+from prefect_dhis2.analytics.query import AnalyticsQuery
 
 __all__ = [
     "SHARD_AXES",
