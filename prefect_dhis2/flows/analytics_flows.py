@@ -12,8 +12,7 @@ from prefect_dhis2.analytics import (
     AnalyticsQuery,
     AnalyticsTableSummary,
     fetch_analytics_table,
-    summarise_table,
-    write_analytics_table,
+    tables,
 )
 from prefect_dhis2.credentials import Dhis2Credentials, resolve_credentials
 from prefect_dhis2.runtime import Dhis2FlowReport, Stopwatch, run_logger
@@ -101,13 +100,13 @@ def dhis2_analytics_export(
     directory = resolve_output_dir(output_dir, "dhis2-analytics")
     creds = resolve_credentials(credentials, instance)
     extract = fetch_analytics_table(creds, query, max_rows=max_rows)
-    files = write_analytics_table(extract, directory, table_formats)
+    files = tables.write_analytics_table(extract, directory, table_formats)
     report = AnalyticsExportReport(
         instance=creds.base_url,
         output_dir=str(directory),
         files=files,
         extract=extract,
-        table=summarise_table(extract),
+        table=tables.summarise_table(extract),
         duration_s=watch.elapsed,
     )
     table = report.table
