@@ -38,8 +38,7 @@ import httpx
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry noise
 
-from prefect_dhis2.analytics import extract_analytics
-from prefect_dhis2.analytics_query import AnalyticsQuery
+from prefect_dhis2.analytics import AnalyticsQuery, afetch_analytics_table
 from prefect_dhis2.credentials import Dhis2Credentials
 from prefect_dhis2.testing import CostModel, EmulatorProcess
 
@@ -63,7 +62,7 @@ def data_elements(credentials: Dhis2Credentials, count: int) -> list[str]:
 
 async def extract(credentials: Dhis2Credentials, query: AnalyticsQuery, **options: object):
     async with credentials.get_async_client() as client:
-        return await extract_analytics(client, query, **options)  # type: ignore[arg-type]
+        return await afetch_analytics_table(client, query, **options)  # type: ignore[arg-type]
 
 
 def measure(
@@ -101,8 +100,8 @@ def flow_vs_executor(
 ) -> tuple[list[float], list[float]]:
     from prefect.testing.utilities import prefect_test_harness
 
+    from prefect_dhis2.analytics import write_analytics_table
     from prefect_dhis2.flows import dhis2_analytics_export
-    from prefect_dhis2.flows.analytics_flows import write_analytics_table
 
     flow_times: list[float] = []
     alone_times: list[float] = []
@@ -122,7 +121,7 @@ def flow_vs_executor(
             result = asyncio.run(extract(credentials, query))
             write_analytics_table(result, Path(tmp) / f"alone{run}", ["csv", "parquet"])
             alone_s = time.perf_counter() - started
-            assert report.rows == len(result.rows)
+            assert report.table.rows == len(result.rows)
             if run:
                 flow_times.append(flow_s)
                 alone_times.append(alone_s)

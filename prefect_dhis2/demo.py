@@ -84,6 +84,8 @@ def _summary(report: Any) -> str:
     for key, value in fields.items():
         if isinstance(value, dict) and key == "quality":
             parts.append(f"score {value['score']} ({value['rating']})")
+        elif isinstance(value, dict) and key == "table":  # the analytics table written
+            parts += [f"{k}={v}" for k, v in value.items() if isinstance(v, int)]
         elif isinstance(value, int | float | str) and not isinstance(value, bool):
             parts.append(f"{key}={value}")
     return ", ".join(parts[:6])

@@ -2,135 +2,45 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from contextlib import ExitStack
-from pathlib import Path
-from typing import Any
-
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 
-from prefect_dhis2.analytics import DEFAULT_MAX_ROWS, AnalyticsExtract, fetch_analytics_table
-from prefect_dhis2.analytics_query import AnalyticsQuery
+from prefect_dhis2._deprecation import deprecated_names
+from prefect_dhis2.analytics import (
+    DEFAULT_MAX_ROWS,
+    AnalyticsExtractSummary,
+    AnalyticsQuery,
+    AnalyticsTableSummary,
+    fetch_analytics_table,
+    tables,
+)
 from prefect_dhis2.credentials import Dhis2Credentials, resolve_credentials
 from prefect_dhis2.runtime import Dhis2FlowReport, Stopwatch, run_logger
-from prefect_dhis2.tidy import tidy_columns, tidy_rows
-from prefect_dhis2.writers import (
-    open_table_writer,
-    resolve_output_dir,
-    resolve_table_formats,
+from prefect_dhis2.writers import resolve_output_dir, resolve_table_formats
+
+__all__ = ["AnalyticsExportReport", "dhis2_analytics_export"]
+
+__getattr__ = deprecated_names(
+    __name__,
+    {
+        "write_analytics_table": "prefect_dhis2.analytics.tables",
+        "summarise_extract": "prefect_dhis2.analytics.tables",
+    },
 )
-
-__all__ = [
-    "AnalyticsExportReport",
-    "dhis2_analytics_export",
-    "summarise_extract",
-    "write_analytics_table",
-]
-
-_BATCH = 20_000
 
 
 class AnalyticsExportReport(Dhis2FlowReport):
-    """What `dhis2_analytics_export` wrote.
+    """What `dhis2_analytics_export` fetched and wrote.
 
     Attributes:
-        rows: Rows of the tidy table.
-        columns: Its column names.
-        shards: Shards answered by the server or read from the shard cache.
-        shards_cached: Shards read from the shard cache.
-        shards_split: Shards bisected after a refusal or timeout.
-        data_items: Distinct data items with values.
-        org_units: Distinct org units with values.
-        periods: Distinct periods with values.
+        extract: How the extraction went (shards fetched, cached and split,
+            duration), without its rows.
+        table: The tidy table written: rows, columns, distinct data items, org
+            units and periods, one summary row per data item.
     """
 
-    rows: int = 0
-    columns: list[str] = []
-    shards: int = 0
-    shards_cached: int = 0
-    shards_split: int = 0
-    data_items: int = 0
-    org_units: int = 0
-    periods: int = 0
-
-
-def write_analytics_table(
-    extract: AnalyticsExtract, directory: str | Path, formats: list[str], stem: str = "analytics"
-) -> dict[str, str]:
-    """Write an extract as a tidy table in each format; returns `{"<stem>_<fmt>": path}`.
-
-    Example:
-        ```python
-        files = write_analytics_table(extract, "exports", ["csv", "parquet"])
-        ```
-    """
-    columns = tidy_columns(extract.headers)
-    paths = {fmt: Path(directory) / f"{stem}.{fmt}" for fmt in formats}
-    with ExitStack() as stack:
-        writers = [stack.enter_context(open_table_writer(p, columns)) for p in paths.values()]
-        batch: list[dict[str, Any]] = []
-        for record in tidy_rows(extract.headers, extract.rows, extract.names):
-            batch.append(record)
-            if len(batch) >= _BATCH:
-                for writer in writers:
-                    writer.write_batch(batch)
-                batch = []
-        for writer in writers:
-            writer.write_batch(batch)
-    return {f"{stem}_{fmt}": str(path) for fmt, path in paths.items()}
-
-
-def summarise_extract(extract: AnalyticsExtract) -> list[dict[str, Any]]:
-    """One summary row per data item: rows, org units, periods, total and range of values.
-
-    Example:
-        >>> e = AnalyticsExtract(base_url="x", headers=["dx", "ou", "pe", "value"],
-        ...     rows=[["a", "o1", "202401", "2.0"], ["a", "o2", "202401", "3.5"]],
-        ...     names={"a": "ANC"})
-        >>> summarise_extract(e)[0]["total"]
-        5.5
-    """
-    return _summary(extract)[0]
-
-
-def _summary(extract: AnalyticsExtract) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """Per data item summary rows, and the distinct dx/ou/pe counts, in one pass."""
-    headers = extract.headers
-    if "dx" not in headers or "value" not in headers:
-        return [], {}
-    dx_i, value_i = headers.index("dx"), headers.index("value")
-    ou_i = headers.index("ou") if "ou" in headers else None
-    pe_i = headers.index("pe") if "pe" in headers else None
-    values: dict[str, list[float]] = defaultdict(list)
-    org_units: dict[str, set[str]] = defaultdict(set)
-    periods: dict[str, set[str]] = defaultdict(set)
-    for row in extract.rows:
-        dx = row[dx_i]
-        values[dx].append(float(row[value_i]))
-        if ou_i is not None:
-            org_units[dx].add(row[ou_i])
-        if pe_i is not None:
-            periods[dx].add(row[pe_i])
-    rows = [
-        {
-            "dx": dx,
-            "name": extract.names.get(dx, ""),
-            "rows": len(numbers),
-            "org_units": len(org_units[dx]),
-            "periods": len(periods[dx]),
-            "total": round(sum(numbers), 2),
-            "min": min(numbers),
-            "max": max(numbers),
-        }
-        for dx, numbers in sorted(values.items())
-    ]
-    distinct = {
-        "dx": len(values),
-        "ou": len(set().union(*org_units.values())),
-        "pe": len(set().union(*periods.values())),
-    }
-    return rows, distinct
+    extract: AnalyticsExtractSummary
+    table: AnalyticsTableSummary
 
 
 @flow(name="dhis2-analytics-export", log_prints=False)
@@ -174,7 +84,7 @@ def dhis2_analytics_export(
         from prefect_dhis2.flows import dhis2_analytics_export
         report = dhis2_analytics_export(org_units=["LEVEL-2"], periods=["LAST_12_MONTHS"],
                                         instance="BLOCK_NAME")
-        print(report.rows, report.files)
+        print(report.table.rows, report.files)
         ```
     """
     watch = Stopwatch()
@@ -190,30 +100,24 @@ def dhis2_analytics_export(
     directory = resolve_output_dir(output_dir, "dhis2-analytics")
     creds = resolve_credentials(credentials, instance)
     extract = fetch_analytics_table(creds, query, max_rows=max_rows)
-    files = write_analytics_table(extract, directory, table_formats)
-    summary, distinct = _summary(extract)
+    files = tables.write_analytics_table(extract, directory, table_formats)
     report = AnalyticsExportReport(
         instance=creds.base_url,
         output_dir=str(directory),
         files=files,
-        rows=len(extract.rows),
-        columns=[c.name for c in tidy_columns(extract.headers)],
-        shards=extract.shards_fetched + extract.shards_cached,
-        shards_cached=extract.shards_cached,
-        shards_split=extract.shards_split,
-        data_items=distinct.get("dx", 0),
-        org_units=distinct.get("ou", 0),
-        periods=distinct.get("pe", 0),
+        extract=extract,
+        table=tables.summarise_table(extract),
         duration_s=watch.elapsed,
     )
+    table = report.table
     create_table_artifact(
         key="dhis2-analytics-export",
-        table=summary or [{"rows": 0}],
+        table=table.by_data_item or [{"rows": 0}],
         description=(
-            f"{report.rows:,} analytics rows from {creds.base_url}: {report.data_items} data "
-            f"items, {report.org_units} org units, {report.periods} periods, "
-            f"{report.shards} shards"
+            f"{table.rows:,} analytics rows from {creds.base_url}: {table.data_items} data "
+            f"items, {table.org_units} org units, {table.periods} periods, "
+            f"{extract.shards_fetched + extract.shards_cached} shards"
         ),
     )
-    run_logger().info("Wrote %d analytics rows to %s", report.rows, directory)
+    run_logger().info("Wrote %d analytics rows to %s", table.rows, directory)
     return report

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prefect_dhis2.analytics_query import AnalyticsQuery
+from prefect_dhis2.analytics import AnalyticsQuery
 
 ANC1, ANC2, ANC3 = "fbfJHSPpUQD", "cYeuwXTCPkU", "Jtf34kNZhzP"
 BO, BOMBALI, BONTHE = "O6uvpzGd5pu", "fdc6uOvgoji", "lc3eMKXaEfw"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prefect_dhis2.analytics_query import AnalyticsQuery
+from prefect_dhis2.analytics import AnalyticsQuery
 
 ANC1, ANC2 = "fbfJHSPpUQD", "cYeuwXTCPkU"
 SIERRA_LEONE, BO = "ImspTQPwCqd", "O6uvpzGd5pu"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from prefect_dhis2.analytics_query import (
+from prefect_dhis2.analytics.query import (
     AnalyticsQuery,
     validate_data_item,
     validate_org_unit_item,

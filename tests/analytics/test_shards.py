@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 
-from prefect_dhis2.analytics_query import AnalyticsQuery
-from prefect_dhis2.shards import (
+from prefect_dhis2.analytics import AnalyticsQuery
+from prefect_dhis2.analytics.shards import (
     ShardTooLargeError,
     bisect_shard,
     estimate_rows,
@@ -142,7 +142,7 @@ def test_min_shards_keeps_workers_busy_with_the_fewest_extra_requests():
 
 
 def test_merged_shards_never_repeat_a_cell():
-    from prefect_dhis2.analytics import _merge
+    from prefect_dhis2.analytics.extract import _merge
 
     headers = ["dx", "ou", "pe", "value"]
     part = {"headers": headers, "names": {"fbfJHSPpUQD": "ANC 1st visit"},

@@ -1,38 +1,40 @@
-"""Analytics extraction: sharded, concurrent, cached, and equal to one unlimited request.
+"""The analytics extraction engine: sharded, concurrent, and equal to one unlimited request.
 
-`extract_analytics` runs an `AnalyticsQuery` of any size against DHIS2:
+`afetch_analytics_table` runs an `AnalyticsQuery` of any size against DHIS2 with an
+open `AsyncDhis2Client`; it needs no Prefect:
 
 1. When the query holds relative periods or org unit levels, groups or user
    keywords, one `skipData=true` probe asks the server what they resolve to,
    so shards carry exactly the periods and org units the server would use.
-2. `prefect_dhis2.shards.plan_shards` cuts the request into shards under a row
-   budget and a URL-length budget with as few requests as possible.
-3. A pool of workers (the credentials block's `max_concurrency`, enforced by
-   the async client's semaphore) runs the shards. Each shard holds one slot of
-   a Prefect global concurrency limit named after the DHIS2 host, so every
-   flow run and worker hitting one server shares one budget.
+2. `prefect_dhis2.analytics.shards.plan_shards` cuts the request into shards
+   under a row budget and a URL-length budget with as few requests as possible.
+3. A pool of workers (the client's `max_concurrency`, enforced by its
+   semaphore) runs the shards through `prefect_dhis2.work_queue.run_queue`;
+   each worker holds a `slot` while it works (the Prefect task passes one slot
+   of the host's global concurrency limit, so every flow run and worker
+   hitting one server shares one budget).
 4. A shard refused as too large (E7128, a query timeout, 414) or timing out is
    bisected along its largest axis and both halves are queued. Permanent
    failures (403, other E7xxx) are recorded and not retried.
 5. The shard grids are merged: rows concatenated (shards partition the
    items, so no row can appear twice), metaData names and dimensions united.
 
-The Prefect task `fetch_analytics_table` wraps this in one task run (never one
-task run per request), with a cache key made of the instance URL, the
-canonical request and the server's `lastAnalyticsTableSuccess`, never the
-credentials. When some shards fail, the finished ones are kept in Prefect's
-result store, so the re-run after the failure only requests the ones that failed.
+With a `ShardCache` and the server's freshness token (`analytics_freshness`),
+finished shards are kept after a partial failure, so the re-run fetches only
+the ones that failed. `analytics_cache_key` is the key of a whole extraction:
+the instance, the user, the canonical request and the freshness, never a secret.
+The Prefect task over this engine is `prefect_dhis2.analytics.fetch_analytics_table`.
 
 Example:
     ```python
     from prefect_dhis2 import Dhis2Credentials
-    from prefect_dhis2.analytics import fetch_analytics_table
-    from prefect_dhis2.analytics_query import AnalyticsQuery
+    from prefect_dhis2.analytics import AnalyticsQuery, afetch_analytics_table
 
     query = AnalyticsQuery(data_items=["fbfJHSPpUQD"], org_units=["LEVEL-4"],
                            periods=["LAST_12_MONTHS"])
-    table = fetch_analytics_table(Dhis2Credentials.load("BLOCK_NAME"), query)
-    print(len(table.rows), table.headers)
+    async with Dhis2Credentials.load("BLOCK_NAME").get_async_client() as client:
+        extract = await afetch_analytics_table(client, query)
+    print(len(extract.rows), extract.headers)
     ```
 """
 
@@ -40,16 +42,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, Protocol
 
-from prefect import task
-from prefect.context import TaskRunContext
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from prefect_dhis2.analytics_query import AnalyticsQuery
+from prefect_dhis2.analytics.query import AnalyticsQuery
+from prefect_dhis2.analytics.shards import (
+    DEFAULT_MAX_URL_LENGTH,
+    Shard,
+    ShardTooLargeError,
+    bisect_shard,
+    estimate_rows,
+    plan_shards,
+)
 from prefect_dhis2.client import (
     AsyncDhis2Client,
     Dhis2AuthenticationError,
@@ -59,35 +68,25 @@ from prefect_dhis2.client import (
     Dhis2ServerError,
     Dhis2TimeoutError,
 )
-from prefect_dhis2.credentials import Dhis2Credentials
-from prefect_dhis2.host_limit import ensure_host_concurrency_limit, host_slot
 from prefect_dhis2.models import AnalyticsGrid, ServerInfo
 from prefect_dhis2.periods import is_relative_period
-from prefect_dhis2.runtime import run_logger, run_sync
-from prefect_dhis2.shards import (
-    DEFAULT_MAX_URL_LENGTH,
-    Shard,
-    ShardTooLargeError,
-    bisect_shard,
-    estimate_rows,
-    plan_shards,
-)
-from prefect_dhis2.work_queue import WorkQueue, run_queue
+from prefect_dhis2.work_queue import SlotFactory, WorkQueue, run_queue
 
 __all__ = [
     "DEFAULT_MAX_ROWS",
     "MIN_SHARD_ROWS",
     "SPLIT_ERROR_CODES",
     "AnalyticsExtract",
+    "AnalyticsExtractSummary",
     "AnalyticsExtractionError",
-    "ResultStoreShardCache",
     "ShardCache",
     "ShardFailure",
+    "afetch_analytics_table",
     "analytics_cache_key",
     "analytics_freshness",
-    "extract_analytics",
-    "fetch_analytics_table",
 ]
+
+Logger = logging.Logger | logging.LoggerAdapter[logging.Logger]
 
 DEFAULT_MAX_ROWS = 50_000
 """Row budget per shard: half of DHIS2's default `keyAnalyticsMaxLimit` (100,000)."""
@@ -125,15 +124,14 @@ class ShardFailure(BaseModel):
     permanent: bool
 
 
-class AnalyticsExtract(BaseModel):
-    """The merged result of a sharded analytics extraction: plain, persistable data.
+class AnalyticsExtractSummary(BaseModel):
+    """How an extraction went, without its rows: small enough for a flow report.
+
+    A field typed `AnalyticsExtractSummary` given a whole `AnalyticsExtract`
+    keeps only these fields (the rows are not carried along).
 
     Attributes:
         base_url: The DHIS2 instance.
-        headers: Grid header names, in column order.
-        rows: Grid rows (strings, as DHIS2 sends them).
-        names: Item id to display name, from every shard's `metaData.items`.
-        dimensions: Dimension id to item ids, from every shard's `metaData.dimensions`.
         failures: Shards that could not be fetched (empty when complete).
         shards_planned: Shards in the initial plan.
         shards_fetched: Shards answered by the server.
@@ -141,13 +139,19 @@ class AnalyticsExtract(BaseModel):
         shards_split: Shards bisected after a refusal or timeout.
         probe_requests: `skipData` requests made to resolve periods and org units.
         duration_s: Wall time of the extraction.
+
+    Example:
+        >>> extract = AnalyticsExtract(base_url="https://dhis2.example.org",
+        ...     headers=["dx", "value"], rows=[["fbfJHSPpUQD", "1"]], shards_fetched=1)
+        >>> AnalyticsExtractSummary.model_validate(extract).model_dump()["shards_fetched"]
+        1
+        >>> "rows" in AnalyticsExtractSummary.model_validate(extract).model_dump()
+        False
     """
 
+    model_config = ConfigDict(revalidate_instances="subclass-instances")
+
     base_url: str
-    headers: list[str] = Field(default_factory=list)
-    rows: list[list[str]] = Field(default_factory=list)
-    names: dict[str, str] = Field(default_factory=dict)
-    dimensions: dict[str, list[str]] = Field(default_factory=dict)
     failures: list[ShardFailure] = Field(default_factory=list)
     shards_planned: int = 0
     shards_fetched: int = 0
@@ -160,6 +164,25 @@ class AnalyticsExtract(BaseModel):
     def complete(self) -> bool:
         """True when every shard was fetched."""
         return not self.failures
+
+
+class AnalyticsExtract(AnalyticsExtractSummary):
+    """The merged result of a sharded analytics extraction: plain, persistable data.
+
+    Besides the fields of `AnalyticsExtractSummary` (instance, failures, shard
+    counts, duration), it holds the merged grid.
+
+    Attributes:
+        headers: Grid header names, in column order.
+        rows: Grid rows (strings, as DHIS2 sends them).
+        names: Item id to display name, from every shard's `metaData.items`.
+        dimensions: Dimension id to item ids, from every shard's `metaData.dimensions`.
+    """
+
+    headers: list[str] = Field(default_factory=list)
+    rows: list[list[str]] = Field(default_factory=list)
+    names: dict[str, str] = Field(default_factory=dict)
+    dimensions: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class AnalyticsExtractionError(Exception):
@@ -194,36 +217,6 @@ class ShardCache(Protocol):
 
     async def put(self, key: str, value: dict[str, Any]) -> None:
         """Store the grid of `key`."""
-
-
-class ResultStoreShardCache:
-    """A `ShardCache` in Prefect's result store (the run's result storage).
-
-    Example:
-        ```python
-        cache = ResultStoreShardCache()  # inside a flow or task run
-        ```
-    """
-
-    def __init__(self) -> None:
-        from prefect.results import get_result_store
-
-        self._store = get_result_store()
-
-    async def get(self, key: str) -> dict[str, Any] | None:
-        """The stored grid of `key`, or None (an unreadable entry counts as missing)."""
-        try:
-            if not await self._store.aexists(key):
-                return None
-            record = await self._store.aread(key)
-        except (OSError, ValueError, TypeError):  # unreadable: fetch the shard again
-            return None
-        value = record.result
-        return value if isinstance(value, dict) else None
-
-    async def put(self, key: str, value: dict[str, Any]) -> None:
-        """Store the grid of `key`."""
-        await self._store.awrite(value, key=key)
 
 
 # ---------------------------------------------------------------- the executor
@@ -274,13 +267,14 @@ class _Run:
         client: AsyncDhis2Client,
         query: AnalyticsQuery,
         *,
-        concurrency_limit: str | None,
+        slot: SlotFactory | None,
         cache: ShardCache | None,
         freshness: str | None,
+        logger: Logger,
     ) -> None:
         self.client = client
         self.query = query
-        self.limit_name = concurrency_limit
+        self.slot = slot
         self.cache = cache if freshness is not None else None
         self.freshness = freshness
         # Queued items are (planned shard, piece): a piece is the planned shard
@@ -290,7 +284,7 @@ class _Run:
         self.incomplete: set[Shard] = set()
         self.failures: list[ShardFailure] = []
         self.fetched = self.cached = self.split = 0
-        self.logger = run_logger()
+        self.logger = logger
 
     def shard_key(self, shard: Shard) -> str:
         text = json.dumps(
@@ -314,7 +308,7 @@ class _Run:
             self.queue,
             self.fetch,
             workers=self.client.settings.max_concurrency,
-            slot=host_slot(self.limit_name),
+            slot=self.slot,
         )
 
     async def fetch(self, item: tuple[Shard, Shard]) -> None:
@@ -426,17 +420,18 @@ async def _probe(
     return resolved, weights, org_units
 
 
-async def extract_analytics(
+async def afetch_analytics_table(
     client: AsyncDhis2Client,
     query: AnalyticsQuery,
     *,
     max_rows: int = DEFAULT_MAX_ROWS,
     max_url_length: int = DEFAULT_MAX_URL_LENGTH,
-    concurrency_limit: str | None = None,
+    slot: SlotFactory | None = None,
     shard_cache: ShardCache | None = None,
     freshness: str | None = None,
     at: date | None = None,
     min_shards: int | None = None,
+    logger: Logger | None = None,
 ) -> AnalyticsExtract:
     """Fetch `query` in shards, concurrently, and merge them into one result.
 
@@ -445,8 +440,10 @@ async def extract_analytics(
         query: The whole request.
         max_rows: Row budget per shard (keep it under the server's analytics limit).
         max_url_length: URL budget per shard.
-        concurrency_limit: Name of a Prefect global concurrency limit to hold one
-            slot of per shard (see `ensure_host_concurrency_limit`); None = none.
+        slot: Makes the slot each worker holds while it fetches shards (the task
+            passes one of the host's Prefect global concurrency limit, see
+            `prefect_dhis2.host_limit.host_slot`); None = no budget beyond the
+            client's `max_concurrency`.
         shard_cache: Where finished shards are read from and kept; used only
             with `freshness`.
         freshness: The server's `lastAnalyticsTableSuccess`, part of shard keys.
@@ -455,6 +452,8 @@ async def extract_analytics(
         min_shards: Cut a large request into at least this many shards so the
             workers stay busy to the end; default four per worker, never
             shards of fewer than `MIN_SHARD_ROWS` rows.
+        logger: Where shard splits and failures are logged (the task passes
+            Prefect's run logger); default the `prefect_dhis2.analytics` logger.
 
     Returns:
         The merged extract; `failures` lists the shards that could not be fetched.
@@ -465,7 +464,7 @@ async def extract_analytics(
     Example:
         ```python
         async with credentials.get_async_client() as client:
-            extract = await extract_analytics(client, query, max_rows=50_000)
+            extract = await afetch_analytics_table(client, query, max_rows=50_000)
         ```
     """
     started = time.perf_counter()
@@ -494,9 +493,10 @@ async def extract_analytics(
     run = _Run(
         client,
         plan_query,
-        concurrency_limit=concurrency_limit,
+        slot=slot,
         cache=shard_cache,
         freshness=freshness,
+        logger=logger or logging.getLogger("prefect_dhis2.analytics"),
     )
     for shard in shards:
         await run.add(shard)
@@ -555,7 +555,7 @@ def _merge(base_url: str, parts: Sequence[Mapping[str, Any]]) -> AnalyticsExtrac
     )
 
 
-# ---------------------------------------------------------------- caching and the task
+# ---------------------------------------------------------------- cache keys
 
 
 def analytics_freshness(info: ServerInfo) -> str:
@@ -597,137 +597,3 @@ def analytics_cache_key(
     at = query.relative_period_date or _server_day(info)
     text = json.dumps([base_url, user_id, query.canonical_key(at), analytics_freshness(info)])
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _task_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str | None:
-    credentials = parameters.get("credentials")
-    query = parameters.get("query")
-    if not isinstance(credentials, Dhis2Credentials) or not isinstance(query, AnalyticsQuery):
-        return None
-    with credentials.get_client() as client:
-        info = client.get_server_info()
-        user_id = client.get_me(fields="id").id
-    return "dhis2-analytics-" + analytics_cache_key(credentials.base_url, user_id, query, info)
-
-
-async def _extract_with(
-    credentials: Dhis2Credentials,
-    query: AnalyticsQuery,
-    *,
-    max_rows: int,
-    max_url_length: int,
-    use_host_limit: bool,
-    cache_shards: bool,
-) -> AnalyticsExtract:
-    limit_name = await ensure_host_concurrency_limit(credentials) if use_host_limit else None
-    async with credentials.get_async_client() as client:
-        freshness: str | None = None
-        cache: ShardCache | None = None
-        if cache_shards:
-            freshness = analytics_freshness(await client.get_server_info())
-            cache = ResultStoreShardCache()
-        return await extract_analytics(
-            client,
-            query,
-            max_rows=max_rows,
-            max_url_length=max_url_length,
-            concurrency_limit=limit_name,
-            shard_cache=cache,
-            freshness=freshness,
-        )
-
-
-@task(
-    name="Fetch DHIS2 analytics",
-    description="Run an analytics query in concurrent shards and merge the grids.",
-    cache_key_fn=_task_cache_key,
-    persist_result=True,
-)
-def fetch_analytics_table(
-    credentials: Dhis2Credentials,
-    query: AnalyticsQuery,
-    max_rows: int = DEFAULT_MAX_ROWS,
-    max_url_length: int = DEFAULT_MAX_URL_LENGTH,
-    use_host_limit: bool = True,
-    cache_shards: bool = True,
-) -> AnalyticsExtract:
-    """Fetch an analytics query of any size as one merged, cached result.
-
-    One task run drives every shard (see the module docstring); the result is
-    cached on the instance URL, the canonical request and the server's
-    `lastAnalyticsTableSuccess`, so an unchanged re-run sends no analytics
-    request, and a run after the analytics tables were regenerated fetches again.
-
-    Args:
-        credentials: The DHIS2 instance.
-        query: The request (validated before any request is made).
-        max_rows: Row budget per shard.
-        max_url_length: URL budget per shard.
-        use_host_limit: Hold a slot of the host's Prefect global concurrency
-            limit per shard (created with the block's `max_concurrency` if missing).
-        cache_shards: Keep finished shards in Prefect's result store, so a
-            re-run after a failure fetches only the failed ones.
-
-    Returns:
-        The merged extract.
-
-    Raises:
-        AnalyticsExtractionError: If some shards failed (after the ones that
-            succeeded were stored).
-
-    Example:
-        ```python
-        from prefect import flow
-
-        @flow
-        def anc_export():
-            query = AnalyticsQuery(data_items=["fbfJHSPpUQD"], org_units=["LEVEL-2"],
-                                   periods=["LAST_12_MONTHS"])
-            return fetch_analytics_table(Dhis2Credentials.load("BLOCK_NAME"), query)
-        ```
-    """
-    extract = run_sync(
-        _extract_with(
-            credentials,
-            query,
-            max_rows=max_rows,
-            max_url_length=max_url_length,
-            use_host_limit=use_host_limit,
-            cache_shards=cache_shards,
-        )
-    )
-    logger = run_logger()
-    logger.info(
-        "Analytics: %d rows from %d shards (%d cached, %d split) in %.2f s",
-        len(extract.rows),
-        extract.shards_fetched + extract.shards_cached,
-        extract.shards_cached,
-        extract.shards_split,
-        extract.duration_s,
-    )
-    if extract.failures:
-        _publish_failures(extract.failures)
-        raise AnalyticsExtractionError(extract.base_url, extract.failures)
-    return extract
-
-
-def _publish_failures(failures: Sequence[ShardFailure]) -> None:
-    from prefect.artifacts import create_table_artifact
-
-    create_table_artifact(
-        key="dhis2-analytics-failures",
-        table=[
-            {
-                "error": f.error,
-                "error_code": f.error_code or "",
-                "status": f.status_code or "",
-                "permanent": f.permanent,
-                "dx": ";".join(f.data_items),
-                "ou": ";".join(f.org_units[:10]) + ("..." if len(f.org_units) > 10 else ""),
-                "pe": ";".join(f.periods),
-                "message": f.message,
-            }
-            for f in failures
-        ],
-        description="Analytics shards that could not be fetched",
-    )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect_dhis2.analytics import _call_args, extract_analytics
-from prefect_dhis2.analytics_query import AnalyticsQuery
+from prefect_dhis2.analytics import AnalyticsQuery, afetch_analytics_table
+from prefect_dhis2.analytics.extract import _call_args
 from prefect_dhis2.credentials import Dhis2Credentials
 from prefect_dhis2.testing import CostModel, FaultRule
 
@@ -32,8 +32,8 @@ async def test_over_the_row_limit_equals_the_ignore_limit_request(emulator, cred
     emulator.request_log.clear()
     async with credentials.get_async_client() as client:
         # The planner believes 10,000 rows fit: the server refuses (E7128) and shards split.
-        refused = await extract_analytics(client, query, max_rows=10_000)
-        planned = await extract_analytics(client, query, max_rows=300)
+        refused = await afetch_analytics_table(client, query, max_rows=10_000)
+        planned = await afetch_analytics_table(client, query, max_rows=300)
     for extract in (refused, planned):
         assert extract.complete
         assert extract.headers == expected.column_names
@@ -52,7 +52,7 @@ async def test_a_level_larger_than_the_budget_is_listed_explicitly(emulator, cre
     expected = await unlimited(credentials, query)
     assert len(expected.rows) > ROW_LIMIT
     async with credentials.get_async_client() as client:
-        extract = await extract_analytics(client, query, max_rows=ROW_LIMIT)
+        extract = await afetch_analytics_table(client, query, max_rows=ROW_LIMIT)
     assert extract.complete and extract.shards_planned >= 3
     assert sorted_rows(extract.rows) == sorted_rows(expected.rows)
 
@@ -69,7 +69,7 @@ async def test_injected_faults_do_not_change_the_result(emulator, credentials):
         ]
     )
     async with credentials.get_async_client() as client:
-        extract = await extract_analytics(client, query, max_rows=25)
+        extract = await afetch_analytics_table(client, query, max_rows=25)
     faults = [r.fault for r in emulator.request_log.matching("/api/analytics") if r.fault]
     assert faults, "no fault was injected"
     assert extract.complete
@@ -80,7 +80,7 @@ async def test_permanent_failures_are_recorded_without_retry(emulator, credentia
     unknown = "Xq0MissngDE"
     query = AnalyticsQuery(data_items=[unknown], org_units=[BO], periods=["202401"])
     async with credentials.get_async_client() as client:
-        extract = await extract_analytics(client, query)
+        extract = await afetch_analytics_table(client, query)
     assert not extract.complete
     (failure,) = extract.failures
     assert failure.permanent and failure.status_code == 409
@@ -104,14 +104,14 @@ async def test_after_a_partial_failure_only_the_failed_shards_are_fetched_again(
 ):
     query = AnalyticsQuery(data_items=ANC, org_units=[BO], periods=["2024Q1", "2024Q2"])
     async with credentials.get_async_client() as client:
-        expected = await extract_analytics(client, query, max_rows=2)
+        expected = await afetch_analytics_table(client, query, max_rows=2)
     assert expected.shards_fetched == 3
     cache = MemoryCache()
     # One worker, one attempt per request: the first shard gets both 503s and fails.
     flaky = credentials.model_copy(update={"max_retries": 1, "max_concurrency": 1})
     emulator.set_faults([FaultRule(path="/api/analytics", kind="503", count=2, retry_after=0)])
     async with flaky.get_async_client() as client:
-        first = await extract_analytics(
+        first = await afetch_analytics_table(
             client, query, max_rows=2, shard_cache=cache, freshness="t1"
         )
     assert len(first.failures) == 1 and not first.failures[0].permanent
@@ -119,13 +119,13 @@ async def test_after_a_partial_failure_only_the_failed_shards_are_fetched_again(
     emulator.clear_faults()
     emulator.request_log.clear()
     async with credentials.get_async_client() as client:
-        second = await extract_analytics(
+        second = await afetch_analytics_table(
             client, query, max_rows=2, shard_cache=cache, freshness="t1"
         )
         assert len(emulator.request_log.matching("/api/analytics")) == 1
         assert (second.shards_cached, second.shards_fetched) == (2, 1) and second.complete
         assert sorted_rows(second.rows) == sorted_rows(expected.rows)
-        fresher = await extract_analytics(
+        fresher = await afetch_analytics_table(
             client, query, max_rows=2, shard_cache=cache, freshness="t2"
         )
     assert fresher.shards_cached == 0 and fresher.shards_fetched == 3
@@ -138,6 +138,6 @@ async def test_shards_run_concurrently_within_the_block_budget(emulator, credent
         data_items=ANC, org_units=[BO], periods=[f"2024{m:02d}" for m in range(1, 7)]
     )
     async with creds.get_async_client() as client:
-        extract = await extract_analytics(client, query, max_rows=3)
+        extract = await afetch_analytics_table(client, query, max_rows=3)
     assert extract.shards_fetched == 6
     assert emulator.state.stats.max_in_flight == 3

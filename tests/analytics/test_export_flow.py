@@ -13,8 +13,8 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.exceptions import ObjectNotFound
 
-from prefect_dhis2.analytics import _call_args
-from prefect_dhis2.analytics_query import AnalyticsQuery
+from prefect_dhis2.analytics import AnalyticsQuery
+from prefect_dhis2.analytics.extract import _call_args
 from prefect_dhis2.flows import dhis2_analytics_export
 from prefect_dhis2.host_limit import ensure_host_concurrency_limit, host_concurrency_limit_name
 from prefect_dhis2.runtime import run_sync
@@ -47,7 +47,7 @@ def test_export_writes_a_tidy_table_equal_to_one_unlimited_request(
     with credentials.get_client() as client:
         dimension, filters, params = _call_args(query)
         expected = client.fetch_analytics(dimension, filters, **params)
-    assert report.rows == len(expected.rows) > ROW_LIMIT
+    assert report.table.rows == len(expected.rows) > ROW_LIMIT
     with open(report.files["analytics_csv"], newline="") as handle:
         records = list(csv.DictReader(handle))
     assert {"dx", "dx_name", "ou", "ou_name", "pe", "pe_start", "pe_end", "value"} <= set(
@@ -57,10 +57,11 @@ def test_export_writes_a_tidy_table_equal_to_one_unlimited_request(
     want = sorted((r[0], r[1], r[2], float(r[3])) for r in expected.rows)
     assert got == want
     table = pq.read_table(report.files["analytics_parquet"])
-    assert table.num_rows == report.rows
+    assert table.num_rows == report.table.rows
     assert str(table.schema.field("value").type) == "double"
     assert str(table.schema.field("pe_start").type).startswith("date32")
-    assert report.data_items == 2 and report.periods == 4 and report.shards > 1
+    assert report.table.data_items == 2 and report.table.periods == 4
+    assert report.extract.shards_fetched + report.extract.shards_cached > 1
 
 
 def test_an_unchanged_rerun_is_served_from_the_cache_until_tables_are_regenerated(
@@ -77,7 +78,7 @@ def test_an_unchanged_rerun_is_served_from_the_cache_until_tables_are_regenerate
     emulator.request_log.clear()
     second = dhis2_analytics_export(**kwargs, output_dir=str(tmp_path / "2"))
     assert analytics_requests(emulator) == 0
-    assert second.rows == first.rows
+    assert second.table.rows == first.table.rows
     assert emulator.request_log.matching("/api/system/info")  # freshness was checked
     # Regenerate the analytics tables: lastAnalyticsTableSuccess moves, the cache misses.
     # "before" is read before the job starts: the job may finish before the POST returns.
@@ -94,7 +95,7 @@ def test_an_unchanged_rerun_is_served_from_the_cache_until_tables_are_regenerate
     emulator.request_log.clear()
     third = dhis2_analytics_export(**kwargs, output_dir=str(tmp_path / "3"))
     assert analytics_requests(emulator) > 0
-    assert third.rows == first.rows
+    assert third.table.rows == first.table.rows
 
 
 def test_bad_input_fails_before_any_request(prefect_server, emulator, credentials, tmp_path):

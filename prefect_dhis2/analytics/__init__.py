@@ -1,0 +1,116 @@
+"""DHIS2 analytics: validated requests, sharded concurrent extraction, tidy tables.
+
+An analytics request of any size (`GET /api/analytics`) is validated before it is sent,
+cut into shards under the server's row and URL limits, fetched concurrently (shards
+refused as too large, E7128, are bisected), merged into one result equal to a single
+unlimited request, and written as a tidy table. Everything but `tasks.py` is plain
+Python over an `AsyncDhis2Client` and needs no Prefect server:
+
+- `query.py`: `AnalyticsQuery`, the validated request and its rendering and cache keys.
+- `shards.py`: the shard planner (`plan_shards`, `bisect_shard`, row estimates).
+- `extract.py`: the engine `afetch_analytics_table` (probe, shards, bisection, merge),
+  `AnalyticsExtract`, `ShardFailure`, `AnalyticsExtractionError`, the `ShardCache`
+  protocol and the cache keys.
+- `tidy.py`: grid rows as typed tidy records and columns.
+- `tables.py`: an extract written as a CSV/Parquet table, and its summary.
+- `tasks.py` (Prefect): the task `fetch_analytics_table` (takes a `Dhis2Credentials`
+  block; cached on the server's analytics freshness; one host-wide concurrency
+  budget) and `ResultStoreShardCache`.
+
+Example:
+    >>> from prefect_dhis2.analytics import AnalyticsQuery, plan_shards
+    >>> query = AnalyticsQuery(data_items=["fbfJHSPpUQD"], org_units=["ImspTQPwCqd"],
+    ...     periods=["2024Q1", "2024Q2"])
+    >>> [s.periods for s in plan_shards(query, max_rows=1)]
+    [('2024Q1',), ('2024Q2',)]
+"""
+
+import warnings as _warnings
+from typing import Any as _Any
+
+from prefect_dhis2._deprecation import REMOVED_IN as _REMOVED_IN
+from prefect_dhis2._deprecation import deprecated_names as _deprecated_names
+from prefect_dhis2.analytics.extract import (
+    DEFAULT_MAX_ROWS,
+    AnalyticsExtract,
+    AnalyticsExtractionError,
+    AnalyticsExtractSummary,
+    ShardCache,
+    ShardFailure,
+    afetch_analytics_table,
+    analytics_cache_key,
+    analytics_freshness,
+)
+from prefect_dhis2.analytics.query import AnalyticsQuery
+from prefect_dhis2.analytics.shards import Shard, ShardTooLargeError, bisect_shard, plan_shards
+from prefect_dhis2.analytics.tables import (
+    AnalyticsTableSummary,
+    summarise_table,
+    write_analytics_table,
+)
+from prefect_dhis2.analytics.tasks import ResultStoreShardCache, fetch_analytics_table
+from prefect_dhis2.analytics.tidy import tidy_columns, tidy_rows
+from prefect_dhis2.client import AsyncDhis2Client as _AsyncDhis2Client
+
+__all__ = [
+    "DEFAULT_MAX_ROWS",
+    "AnalyticsExtract",
+    "AnalyticsExtractSummary",
+    "AnalyticsExtractionError",
+    "AnalyticsQuery",
+    "AnalyticsTableSummary",
+    "ResultStoreShardCache",
+    "Shard",
+    "ShardCache",
+    "ShardFailure",
+    "ShardTooLargeError",
+    "afetch_analytics_table",
+    "analytics_cache_key",
+    "analytics_freshness",
+    "bisect_shard",
+    "fetch_analytics_table",
+    "plan_shards",
+    "summarise_table",
+    "tidy_columns",
+    "tidy_rows",
+    "write_analytics_table",
+]
+
+
+async def _extract_analytics(
+    client: _AsyncDhis2Client,
+    query: AnalyticsQuery,
+    *,
+    concurrency_limit: str | None = None,
+    **options: _Any,
+) -> AnalyticsExtract:
+    """The old engine coroutine: `concurrency_limit=name` becomes `slot=host_slot(name)`."""
+    if concurrency_limit is not None:
+        from prefect_dhis2.host_limit import host_slot
+
+        options["slot"] = host_slot(concurrency_limit)
+    return await afetch_analytics_table(client, query, **options)
+
+
+_moved = _deprecated_names(
+    __name__,
+    {
+        "MIN_SHARD_ROWS": "prefect_dhis2.analytics.extract",
+        "SPLIT_ERROR_CODES": "prefect_dhis2.analytics.extract",
+    },
+)
+
+
+def __getattr__(name: str) -> _Any:
+    """Old names of the former `prefect_dhis2.analytics` module, with a `DeprecationWarning`."""
+    if name == "extract_analytics":
+        _warnings.warn(
+            "prefect_dhis2.analytics.extract_analytics is deprecated: use "
+            "prefect_dhis2.analytics.afetch_analytics_table, with slot=host_slot(name) "
+            "from prefect_dhis2.host_limit instead of concurrency_limit=name "
+            f"(the old name is removed in prefect-dhis2 {_REMOVED_IN})",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return _extract_analytics
+    return _moved(name)

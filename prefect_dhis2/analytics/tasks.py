@@ -1,0 +1,213 @@
+"""The Prefect tasks of analytics: one task run per extraction, cached, with a failure artifact.
+
+`fetch_analytics_table` takes a `Dhis2Credentials` block and runs the engine
+(`prefect_dhis2.analytics.extract.afetch_analytics_table`) in one task run, never one
+task run per request. Its cache key is made of the instance URL, the user, the
+canonical request and the server's `lastAnalyticsTableSuccess`, never the credentials.
+Each shard holds one slot of the host's Prefect global concurrency limit, so every flow
+run and worker hitting one DHIS2 server shares one budget. When some shards fail, the
+finished ones are kept in Prefect's result store (`ResultStoreShardCache`), so the
+re-run after the failure only requests the ones that failed, and a table artifact
+lists the failed shards.
+
+Example:
+    ```python
+    from prefect_dhis2 import Dhis2Credentials
+    from prefect_dhis2.analytics import AnalyticsQuery, fetch_analytics_table
+
+    query = AnalyticsQuery(data_items=["fbfJHSPpUQD"], org_units=["LEVEL-4"],
+                           periods=["LAST_12_MONTHS"])
+    table = fetch_analytics_table(Dhis2Credentials.load("BLOCK_NAME"), query)
+    print(len(table.rows), table.headers)
+    ```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from prefect import task
+from prefect.artifacts import create_table_artifact
+from prefect.context import TaskRunContext
+from prefect.results import get_result_store
+
+from prefect_dhis2.analytics.extract import (
+    DEFAULT_MAX_ROWS,
+    AnalyticsExtract,
+    AnalyticsExtractionError,
+    ShardCache,
+    ShardFailure,
+    afetch_analytics_table,
+    analytics_cache_key,
+    analytics_freshness,
+)
+from prefect_dhis2.analytics.query import AnalyticsQuery
+from prefect_dhis2.analytics.shards import DEFAULT_MAX_URL_LENGTH
+from prefect_dhis2.credentials import Dhis2Credentials
+from prefect_dhis2.host_limit import ensure_host_concurrency_limit, host_slot
+from prefect_dhis2.runtime import run_logger, run_sync
+
+__all__ = ["ResultStoreShardCache", "fetch_analytics_table"]
+
+
+class ResultStoreShardCache:
+    """A `ShardCache` in Prefect's result store (the run's result storage).
+
+    Example:
+        ```python
+        cache = ResultStoreShardCache()  # inside a flow or task run
+        ```
+    """
+
+    def __init__(self) -> None:
+        self._store = get_result_store()
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        """The stored grid of `key`, or None (an unreadable entry counts as missing)."""
+        try:
+            if not await self._store.aexists(key):
+                return None
+            record = await self._store.aread(key)
+        except (OSError, ValueError, TypeError):  # unreadable: fetch the shard again
+            return None
+        value = record.result
+        return value if isinstance(value, dict) else None
+
+    async def put(self, key: str, value: dict[str, Any]) -> None:
+        """Store the grid of `key`."""
+        await self._store.awrite(value, key=key)
+
+
+def _task_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str | None:
+    credentials = parameters.get("credentials")
+    query = parameters.get("query")
+    if not isinstance(credentials, Dhis2Credentials) or not isinstance(query, AnalyticsQuery):
+        return None
+    with credentials.get_client() as client:
+        info = client.get_server_info()
+        user_id = client.get_me(fields="id").id
+    return "dhis2-analytics-" + analytics_cache_key(credentials.base_url, user_id, query, info)
+
+
+async def _extract_with(
+    credentials: Dhis2Credentials,
+    query: AnalyticsQuery,
+    *,
+    max_rows: int,
+    max_url_length: int,
+    use_host_limit: bool,
+    cache_shards: bool,
+) -> AnalyticsExtract:
+    slot = host_slot(await ensure_host_concurrency_limit(credentials)) if use_host_limit else None
+    async with credentials.get_async_client() as client:
+        freshness: str | None = None
+        cache: ShardCache | None = None
+        if cache_shards:
+            freshness = analytics_freshness(await client.get_server_info())
+            cache = ResultStoreShardCache()
+        return await afetch_analytics_table(
+            client,
+            query,
+            max_rows=max_rows,
+            max_url_length=max_url_length,
+            slot=slot,
+            shard_cache=cache,
+            freshness=freshness,
+            logger=run_logger(),
+        )
+
+
+@task(
+    name="Fetch DHIS2 analytics",
+    description="Run an analytics query in concurrent shards and merge the grids.",
+    cache_key_fn=_task_cache_key,
+    persist_result=True,
+)
+def fetch_analytics_table(
+    credentials: Dhis2Credentials,
+    query: AnalyticsQuery,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    max_url_length: int = DEFAULT_MAX_URL_LENGTH,
+    use_host_limit: bool = True,
+    cache_shards: bool = True,
+) -> AnalyticsExtract:
+    """Fetch an analytics query of any size as one merged, cached result.
+
+    One task run drives every shard (see
+    `prefect_dhis2.analytics.extract.afetch_analytics_table`); the result is
+    cached on the instance URL, the canonical request and the server's
+    `lastAnalyticsTableSuccess`, so an unchanged re-run sends no analytics
+    request, and a run after the analytics tables were regenerated fetches again.
+
+    Args:
+        credentials: The DHIS2 instance.
+        query: The request (validated before any request is made).
+        max_rows: Row budget per shard.
+        max_url_length: URL budget per shard.
+        use_host_limit: Hold a slot of the host's Prefect global concurrency
+            limit per shard (created with the block's `max_concurrency` if missing).
+        cache_shards: Keep finished shards in Prefect's result store, so a
+            re-run after a failure fetches only the failed ones.
+
+    Returns:
+        The merged extract.
+
+    Raises:
+        AnalyticsExtractionError: If some shards failed (after the ones that
+            succeeded were stored).
+
+    Example:
+        ```python
+        from prefect import flow
+
+        @flow
+        def anc_export():
+            query = AnalyticsQuery(data_items=["fbfJHSPpUQD"], org_units=["LEVEL-2"],
+                                   periods=["LAST_12_MONTHS"])
+            return fetch_analytics_table(Dhis2Credentials.load("BLOCK_NAME"), query)
+        ```
+    """
+    extract = run_sync(
+        _extract_with(
+            credentials,
+            query,
+            max_rows=max_rows,
+            max_url_length=max_url_length,
+            use_host_limit=use_host_limit,
+            cache_shards=cache_shards,
+        )
+    )
+    logger = run_logger()
+    logger.info(
+        "Analytics: %d rows from %d shards (%d cached, %d split) in %.2f s",
+        len(extract.rows),
+        extract.shards_fetched + extract.shards_cached,
+        extract.shards_cached,
+        extract.shards_split,
+        extract.duration_s,
+    )
+    if extract.failures:
+        _publish_failures(extract.failures)
+        raise AnalyticsExtractionError(extract.base_url, extract.failures)
+    return extract
+
+
+def _publish_failures(failures: Sequence[ShardFailure]) -> None:
+    create_table_artifact(
+        key="dhis2-analytics-failures",
+        table=[
+            {
+                "error": f.error,
+                "error_code": f.error_code or "",
+                "status": f.status_code or "",
+                "permanent": f.permanent,
+                "dx": ";".join(f.data_items),
+                "ou": ";".join(f.org_units[:10]) + ("..." if len(f.org_units) > 10 else ""),
+                "pe": ";".join(f.periods),
+                "message": f.message,
+            }
+            for f in failures
+        ],
+        description="Analytics shards that could not be fetched",
+    )
