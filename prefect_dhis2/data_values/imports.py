@@ -213,7 +213,7 @@ def validate_data_value_rows(rows: Sequence[Mapping[str, Any]], source: str = "i
         ...     "orgUnit": "ImspTQPwCqd", "value": "3"}])
         Traceback (most recent call last):
         ...
-        prefect_dhis2.data_values.InvalidDataValuesError: 1 invalid data value(s) in input: row 1: invalid period '2024W60'
+        prefect_dhis2.data_values.imports.InvalidDataValuesError: 1 invalid data value(s) in input: row 1: invalid period '2024W60'
     """
     errors: list[tuple[int, str]] = []
     for number, row in enumerate(rows, start=1):
@@ -283,7 +283,7 @@ def validate_value_types(
         ...                      {"fbfJHSPpUQD": "NUMBER"})
         Traceback (most recent call last):
         ...
-        prefect_dhis2.data_values.InvalidDataValuesError: 1 invalid data value(s) in input: row 1: data element fbfJHSPpUQD: 'twelve' is not a number (NUMBER)
+        prefect_dhis2.data_values.imports.InvalidDataValuesError: 1 invalid data value(s) in input: row 1: data element fbfJHSPpUQD: 'twelve' is not a number (NUMBER)
     """
     errors: list[tuple[int, str]] = []
     for number, row in enumerate(rows, start=1):
