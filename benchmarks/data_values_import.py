@@ -2,7 +2,7 @@
 
 Builds 200,000 valid data values (numeric data elements x their option combos x
 facilities x months of 2025, all new), then imports them with
-`import_data_values_async` (local validation, value types read once, a dry run
+`aimport_data_values` (local validation, value types read once, a dry run
 of every chunk, then the commit of every chunk, concurrently) into the emulator
 running in its own process (standing for a remote DHIS2), and prints from the
 median of several runs:
@@ -34,7 +34,7 @@ from typing import Any
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from prefect_dhis2.credentials import Dhis2Credentials
-from prefect_dhis2.data_values import DataValuesImportResult, import_data_values_async
+from prefect_dhis2.data_values import DataValuesImportResult, aimport_data_values
 from prefect_dhis2.testing import CostModel, EmulatorProcess
 
 REFERENCE_DATE = date(2024, 6, 30)
@@ -86,7 +86,7 @@ async def run_import(
     credentials: Dhis2Credentials, rows: list[dict[str, Any]], chunk_size: int
 ) -> DataValuesImportResult:
     async with credentials.get_async_client() as client:
-        return await import_data_values_async(client, rows, dry_run=False, chunk_size=chunk_size)
+        return await aimport_data_values(client, rows, dry_run=False, chunk_size=chunk_size)
 
 
 def measure(

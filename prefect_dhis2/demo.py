@@ -30,6 +30,7 @@ from prefect_dhis2.flows import (
     dhis2_metadata_quality,
     dhis2_org_units_export,
 )
+from prefect_dhis2.flows.data_values_flows import DataValuesImportReport
 
 __all__ = ["main", "run_demo"]
 
@@ -91,6 +92,12 @@ def _summary(report: Any) -> str:
     return ", ".join(parts[:6])
 
 
+def _import_summary(report: DataValuesImportReport) -> str:
+    result = report.result
+    counts = ("status", "rows", "imported", "updated", "ignored", "deleted")
+    return ", ".join(f"{name}={getattr(result, name)}" for name in counts)
+
+
 def run_demo(output_dir: Path, block_name: str = "dhis2-emulator-demo") -> list[Any]:
     """Start the emulator, save a credentials block for it and run every bundled flow.
 
@@ -133,7 +140,8 @@ def run_demo(output_dir: Path, block_name: str = "dhis2-emulator-demo") -> list[
                 print(f"  ✔ {title:<22} {time.perf_counter() - started:6.2f} s  {error}")
                 continue
             reports.append(report)
-            print(f"  ✔ {title:<22} {time.perf_counter() - started:6.2f} s  {_summary(report)}")
+            summary = _import_summary(report)
+            print(f"  ✔ {title:<22} {time.perf_counter() - started:6.2f} s  {summary}")
     print(f"\nAll outputs are under {output_dir}")
     return reports
 

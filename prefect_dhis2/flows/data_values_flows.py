@@ -4,59 +4,32 @@ from __future__ import annotations
 
 from prefect import flow
 
+from prefect_dhis2._deprecation import deprecated_names
 from prefect_dhis2.credentials import Dhis2Credentials, resolve_credentials
-from prefect_dhis2.data_values import DataValuesImportResult, import_data_values
+from prefect_dhis2.data_values import (
+    DataValuesImportResult,
+    import_data_values,
+    write_conflicts_csv,
+)
 from prefect_dhis2.runtime import Dhis2FlowReport, Stopwatch
-from prefect_dhis2.writers import Column, resolve_output_dir, write_table
+from prefect_dhis2.writers import resolve_output_dir
 
-__all__ = ["DataValuesImportError", "DataValuesImportReport", "dhis2_data_values_import"]
+__all__ = ["DataValuesImportReport", "dhis2_data_values_import"]
 
 
 class DataValuesImportReport(Dhis2FlowReport):
-    """What `dhis2_data_values_import` did (`ignored` includes `rejected`).
+    """What `dhis2_data_values_import` did: the import's result and the file it came from.
+
+    `files` holds `conflicts_csv` when DHIS2 reported conflicts.
 
     Attributes:
         source: The file imported.
-        dry_run: True when nothing was committed.
-        status: `SUCCESS`, `WARNING` (conflicts) or `ERROR` (chunks not sent).
-        rows: Rows in the file.
-        imported: Values created.
-        updated: Values changed.
-        ignored: Values left as they were (unchanged or rejected).
-        deleted: Values deleted.
-        rejected: Rows refused with a conflict.
-        not_sent: Rows of chunks that failed.
-        conflicts: Number of conflicts (one per row and reason).
+        result: The import, added up over every chunk (counts, conflicts by row,
+            failed chunks, status).
     """
 
     source: str
-    dry_run: bool
-    status: str
-    rows: int
-    imported: int
-    updated: int
-    ignored: int
-    deleted: int
-    rejected: int
-    not_sent: int
-    conflicts: int
-
-
-class DataValuesImportError(RuntimeError):
-    """Some chunks of an import could not be sent; the others were written."""
-
-
-_CONFLICT_COLUMNS = [
-    Column("row", "int"),
-    Column("chunk", "int"),
-    Column("data_element"),
-    Column("period"),
-    Column("org_unit"),
-    Column("value"),
-    Column("error_code"),
-    Column("property"),
-    Column("message"),
-]
+    result: DataValuesImportResult
 
 
 @flow(name="dhis2-data-values-import", log_prints=False)
@@ -97,13 +70,13 @@ def dhis2_data_values_import(
         ```python
         from prefect_dhis2.flows import dhis2_data_values_import
         report = dhis2_data_values_import("anc_2024.csv", dry_run=False, instance="BLOCK_NAME")
-        print(report.imported, report.updated, report.rejected)
+        print(report.result.imported, report.result.updated, report.result.rejected)
         ```
     """
     watch = Stopwatch()
     directory = resolve_output_dir(output_dir, "dhis2-import")
     creds = resolve_credentials(credentials, instance)
-    result: DataValuesImportResult = import_data_values(
+    result = import_data_values(
         creds,
         source,
         dry_run=dry_run,
@@ -113,31 +86,20 @@ def dhis2_data_values_import(
     )
     files: dict[str, str] = {}
     if result.conflicts:
-        path = directory / "conflicts.csv"
-        write_table(path, _CONFLICT_COLUMNS, (c.model_dump() for c in result.conflicts))
+        path = write_conflicts_csv(directory / "conflicts.csv", result.conflicts)
         files["conflicts_csv"] = str(path)
     report = DataValuesImportReport(
         instance=creds.base_url,
         output_dir=str(directory),
         files=files,
         source=source,
-        dry_run=result.dry_run,
-        status=result.status,
-        rows=result.rows,
-        imported=result.imported,
-        updated=result.updated,
-        ignored=result.ignored,
-        deleted=result.deleted,
-        rejected=result.rejected,
-        not_sent=result.not_sent,
-        conflicts=len(result.conflicts),
+        result=result,
         duration_s=watch.elapsed,
     )
-    if result.failed_chunks:
-        raise DataValuesImportError(
-            f"{len(result.failed_chunks)} chunk(s) ({result.not_sent} rows) of {source} could "
-            f"not be sent to {creds.base_url} and were not written; the other chunks were: "
-            f"{result.imported} imported, {result.updated} updated, {result.ignored} ignored, "
-            f"{result.rejected} rejected. Re-run the import: it is safe (DHIS2 upserts)."
-        )
+    result.raise_for_failed_chunks(source, creds.base_url)
     return report
+
+
+__getattr__ = deprecated_names(
+    __name__, {"DataValuesImportError": "prefect_dhis2.data_values.imports"}
+)

@@ -38,8 +38,8 @@ def test_dry_run_by_default_commit_on_request(prefect_server, make_emulator, tmp
     before = stored_values(emulator, rows)
 
     checked = dhis2_data_values_import(source, credentials=credentials, output_dir=str(tmp_path))
-    assert checked.dry_run and stored_values(emulator, rows) == before
-    assert checked.rejected == 1 and checked.status == "WARNING"
+    assert checked.result.dry_run and stored_values(emulator, rows) == before
+    assert checked.result.rejected == 1 and checked.result.status == "WARNING"
     with open(checked.files["conflicts_csv"], newline="") as handle:
         (conflict,) = list(csv.DictReader(handle))
     assert conflict["row"] == "5" and conflict["org_unit"] == "Xq0MissngOU"
@@ -48,13 +48,15 @@ def test_dry_run_by_default_commit_on_request(prefect_server, make_emulator, tmp
     committed = dhis2_data_values_import(
         source, dry_run=False, credentials=credentials, output_dir=str(tmp_path)
     )
-    assert not committed.dry_run
-    assert committed.imported == checked.imported and committed.updated == checked.updated
-    assert committed.imported + committed.updated > 0
+    done, planned = committed.result, checked.result
+    assert not done.dry_run
+    assert done.imported == planned.imported and done.updated == planned.updated
+    assert done.imported + done.updated > 0
     assert stored_values(emulator, rows) != before
 
     again = dhis2_data_values_import(source, dry_run=False, credentials=credentials)
-    assert (again.imported, again.updated) == (0, 0) and again.ignored == len(rows)
+    assert (again.result.imported, again.result.updated) == (0, 0)
+    assert again.result.ignored == len(rows)
 
 
 def test_a_file_with_missing_columns_fails_before_any_request(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
-from prefect_dhis2.data_values import fetch_data_values_async, import_data_values_async
+from prefect_dhis2.data_values import afetch_data_values, aimport_data_values
 from prefect_dhis2.testing import FaultRule
 
 from .conftest import fast, sample_rows, stored_values, value_key
@@ -22,7 +22,7 @@ def run(coroutine):
 
 async def do_import(credentials, rows, **options):
     async with credentials.get_async_client() as client:
-        return await import_data_values_async(client, rows, **options)
+        return await aimport_data_values(client, rows, **options)
 
 
 def test_dry_run_by_default_then_commit_then_rerun_ignores_everything(make_emulator):
@@ -149,7 +149,7 @@ def test_chunked_reads_equal_one_request(make_emulator):
 
     async def read(**chunks):
         async with credentials.get_async_client() as client:
-            return await fetch_data_values_async(
+            return await afetch_data_values(
                 client,
                 org_units=units,
                 data_sets=["BfMAe6Itzgt"],

@@ -9,7 +9,7 @@ import pytest
 
 from prefect_dhis2.data_values import (
     InvalidDataValuesError,
-    import_data_values_async,
+    aimport_data_values,
     read_data_values_file,
     validate_data_value_rows,
 )
@@ -74,7 +74,7 @@ def test_non_numeric_values_fail_before_any_write(make_emulator):
 
     async def attempt() -> None:
         async with fast(emulator.credentials()).get_async_client() as client:
-            await import_data_values_async(client, rows, dry_run=False)
+            await aimport_data_values(client, rows, dry_run=False)
 
     with pytest.raises(InvalidDataValuesError) as caught:
         asyncio.run(attempt())

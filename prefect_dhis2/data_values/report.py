@@ -1,0 +1,107 @@
+"""What a person reads about an import: its summary (log line, markdown) and `conflicts.csv`.
+
+No Prefect: the tasks publish these as artifacts, the flow writes the file.
+
+Example:
+    >>> from prefect_dhis2.data_values.imports import DataValuesImportResult
+    >>> print(import_summary_markdown(DataValuesImportResult(dry_run=True, rows=2, chunks=1,
+    ...                                                      imported=2)))
+    ## Dry run (nothing written): SUCCESS
+    <BLANKLINE>
+    | rows | chunks | imported | updated | ignored | deleted | rejected | not sent |
+    |---|---|---|---|---|---|---|---|
+    | 2 | 1 | 2 | 0 | 0 | 0 | 0 | 0 |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from prefect_dhis2.data_values.imports import DataValueConflict, DataValuesImportResult
+from prefect_dhis2.markdown import markdown_table
+from prefect_dhis2.writers import Column, write_table
+
+__all__ = [
+    "CONFLICT_COLUMNS",
+    "import_summary_line",
+    "import_summary_markdown",
+    "write_conflicts_csv",
+]
+
+CONFLICT_COLUMNS: tuple[Column, ...] = (
+    Column("row", "int"),
+    Column("chunk", "int"),
+    Column("data_element"),
+    Column("period"),
+    Column("org_unit"),
+    Column("value"),
+    Column("error_code"),
+    Column("property"),
+    Column("message"),
+)
+"""The columns of `conflicts.csv`: the fields of `DataValueConflict`."""
+
+
+_COUNTS: tuple[tuple[str, str], ...] = (
+    ("rows", "rows"),
+    ("chunks", "chunks"),
+    ("imported", "imported"),
+    ("updated", "updated"),
+    ("ignored", "ignored"),
+    ("deleted", "deleted"),
+    ("rejected", "rejected"),
+    ("not sent", "not_sent"),
+)
+"""(label, `DataValuesImportResult` field) of the counts a summary shows."""
+
+
+def import_summary_line(result: DataValuesImportResult) -> str:
+    """The import's counts in one line (for logs).
+
+    Example:
+        >>> from prefect_dhis2.data_values.imports import DataValuesImportResult
+        >>> import_summary_line(DataValuesImportResult(dry_run=False, imported=3, ignored=1))
+        'Import: 3 imported, 0 updated, 1 ignored, 0 deleted, 0 rejected, 0 not sent'
+    """
+    mode = "Dry run" if result.dry_run else "Import"
+    counts = ", ".join(f"{getattr(result, field)} {label}" for label, field in _COUNTS[2:])
+    return f"{mode}: {counts}"
+
+
+def import_summary_markdown(result: DataValuesImportResult) -> str:
+    """The import's counts as a markdown table, and its failed chunks if any."""
+    mode = "Dry run (nothing written)" if result.dry_run else "Import"
+    lines = [
+        f"## {mode}: {result.status}",
+        "",
+        markdown_table(
+            [label for label, _ in _COUNTS], [[getattr(result, field) for _, field in _COUNTS]]
+        ),
+    ]
+    if result.failed_chunks:
+        lines += [
+            "",
+            "### Failed chunks (not written; safe to re-run)",
+            "",
+            markdown_table(
+                ["chunk", "first row", "rows", "error", "message"],
+                [[f.chunk, f.first_row, f.rows, f.error, f.message] for f in result.failed_chunks],
+            ),
+        ]
+    return "\n".join(lines)
+
+
+def write_conflicts_csv(
+    path: str | os.PathLike[str], conflicts: Iterable[DataValueConflict]
+) -> Path:
+    """Write the conflicts, each with its input row, to a CSV file; returns its path.
+
+    Example:
+        ```python
+        write_conflicts_csv(directory / "conflicts.csv", result.conflicts)
+        ```
+    """
+    write_table(path, CONFLICT_COLUMNS, (c.model_dump() for c in conflicts))
+    return Path(path)

@@ -1,0 +1,75 @@
+"""Old data value names and paths keep working for one release, with a warning."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from contextlib import asynccontextmanager
+
+import pytest
+
+from prefect_dhis2.data_values import extract, imports, rows, tasks
+
+OLD_NAMES = [
+    ("prefect_dhis2.data_values", "fetch_data_values_async", extract.afetch_data_values),
+    ("prefect_dhis2.data_values", "DATA_VALUE_COLUMNS", rows.DATA_VALUE_COLUMNS),
+    ("prefect_dhis2.data_values", "REQUIRED_COLUMNS", rows.REQUIRED_COLUMNS),
+    ("prefect_dhis2.data_values", "publish_import_artifacts", tasks.publish_import_artifacts),
+    (
+        "prefect_dhis2.data_values",
+        "import_data_values_async",
+        tasks.aimport_data_values_under_limit,
+    ),
+    (
+        "prefect_dhis2.flows.data_values_flows",
+        "DataValuesImportError",
+        imports.DataValuesImportError,
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "name", "new"), OLD_NAMES)
+def test_an_old_name_resolves_to_its_new_object_with_a_warning(old, name, new):
+    module = importlib.import_module(old)
+    with pytest.warns(DeprecationWarning, match=rf"{old}\.{name} is deprecated: use "):
+        value = getattr(module, name)
+    assert value is new
+
+
+def test_old_names_are_not_on_the_face():
+    import prefect_dhis2.data_values as face
+    import prefect_dhis2.flows.data_values_flows as flow_module
+
+    for name in ("fetch_data_values_async", "import_data_values_async", "REQUIRED_COLUMNS"):
+        assert name not in face.__all__
+    assert "DataValuesImportError" not in flow_module.__all__
+    assert "DataValuesImportError" in face.__all__
+
+
+def test_the_old_import_coroutine_turns_a_limit_name_into_a_slot(monkeypatch):
+    entered: list[str] = []
+
+    @asynccontextmanager
+    async def concurrency(name, occupy, strict):
+        entered.append(name)
+        yield
+
+    seen: dict[str, object] = {}
+
+    async def fake_import(client, rows, *, slot=None, **options):
+        seen.update(options)
+        async with slot():
+            pass
+        return "result"
+
+    import prefect.concurrency.asyncio as prefect_concurrency
+
+    monkeypatch.setattr(prefect_concurrency, "concurrency", concurrency)
+    monkeypatch.setattr(tasks, "aimport_data_values", fake_import)
+    import prefect_dhis2.data_values as face
+
+    with pytest.warns(DeprecationWarning, match="import_data_values_async"):
+        old = face.import_data_values_async
+    result = asyncio.run(old(None, [], concurrency_limit="dhis2-example-org", dry_run=False))
+    assert result == "result" and entered == ["dhis2-example-org"]
+    assert seen == {"dry_run": False}
