@@ -20,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from prefect_dhis2.flows import (
     dhis2_analytics_export,
     dhis2_connection_check,
@@ -83,11 +85,13 @@ def _summary(report: Any) -> str:
     fields = report.model_dump(exclude={"instance", "output_dir", "files", "duration_s", "source"})
     parts = []
     for key, value in fields.items():
-        if isinstance(value, dict) and key == "quality":
+        if isinstance(value, dict) and {"score", "rating"} <= value.keys():
             parts.append(f"score {value['score']} ({value['rating']})")
         elif isinstance(value, dict) and key == "table":  # the analytics table written
             parts += [f"{k}={v}" for k, v in value.items() if isinstance(v, int)]
-        elif isinstance(value, int | float | str) and not isinstance(value, bool):
+        elif isinstance(getattr(report, key), BaseModel):  # a contained …Result
+            parts += [f"{k}={v}" for k, v in value.items() if _is_scalar(v) and k != "files"]
+        elif _is_scalar(value):
             parts.append(f"{key}={value}")
     return ", ".join(parts[:6])
 
@@ -96,6 +100,10 @@ def _import_summary(report: DataValuesImportReport) -> str:
     result = report.result
     counts = ("status", "rows", "imported", "updated", "ignored", "deleted")
     return ", ".join(f"{name}={getattr(result, name)}" for name in counts)
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, int | float | str) and not isinstance(value, bool)
 
 
 def run_demo(output_dir: Path, block_name: str = "dhis2-emulator-demo") -> list[Any]:

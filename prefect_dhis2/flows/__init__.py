@@ -13,15 +13,11 @@ packages (`prefect_dhis2.analytics`, `.data_values`, `.metadata`, `.org_units`,
 """
 
 from prefect_dhis2.flows.analytics_flows import dhis2_analytics_export
+from prefect_dhis2.flows.connection_flows import dhis2_connection_check
 from prefect_dhis2.flows.data_values_flows import dhis2_data_values_import
 from prefect_dhis2.flows.indicator_flows import dhis2_indicator_complexity
-from prefect_dhis2.flows.metadata_flows import (
-    dhis2_connection_check,
-    dhis2_geometry_export,
-    dhis2_metadata_export,
-    dhis2_metadata_quality,
-    dhis2_org_units_export,
-)
+from prefect_dhis2.flows.metadata_flows import dhis2_metadata_export, dhis2_metadata_quality
+from prefect_dhis2.flows.org_unit_flows import dhis2_geometry_export, dhis2_org_units_export
 
 __all__ = [
     "dhis2_analytics_export",
