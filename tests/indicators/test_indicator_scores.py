@@ -293,7 +293,7 @@ class _FakeFetch:
 def test_fetch_catalogue_tolerates_missing_and_forbidden_optional_collections(
     monkeypatch: pytest.MonkeyPatch,
 ):
-    import prefect_dhis2.indicators as module
+    import prefect_dhis2.indicators.catalogue as module
 
     fake = _FakeFetch(
         {
@@ -316,7 +316,7 @@ def test_fetch_catalogue_tolerates_missing_and_forbidden_optional_collections(
 
 
 def test_fetch_catalogue_requires_indicators(monkeypatch: pytest.MonkeyPatch):
-    import prefect_dhis2.indicators as module
+    import prefect_dhis2.indicators.catalogue as module
 
     fake = _FakeFetch({"indicators": Dhis2NotFoundError("GET /api/indicators -> HTTP 404")})
     monkeypatch.setattr(module, "fetch_metadata", fake)
