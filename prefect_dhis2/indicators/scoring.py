@@ -225,6 +225,32 @@ SCORE_COLUMNS = [
 """Columns of `indicator_complexity.csv` (one row per expression side)."""
 
 
+# How `score_rows` writes each field of a score: as it is (always, or only when the
+# expression parses), as `key=count` pairs, or as a `;`-joined list.
+_ROW_FIELDS = {
+    "object_type",
+    "object_id",
+    "object_name",
+    "side",
+    "expression",
+    "valid",
+    "error_reason",
+    "error_position",
+}
+_VALID_ROW_FIELDS = {
+    "simple_score",
+    "complexity_score",
+    "complexity",
+    "nesting_depth",
+    "operand_count",
+    "operator_count",
+    "function_count",
+    "description",
+}
+_COUNT_FIELDS = ("item_counts", "function_counts", "operator_counts")
+_LIST_FIELDS = ("data_elements", "unknown_uids", "disallowed")
+
+
 def score_rows(scores: Iterable[ExpressionScore]) -> list[dict[str, Any]]:
     """Flatten scores to rows with the `SCORE_COLUMNS` (lists joined with `;`).
 
@@ -232,34 +258,12 @@ def score_rows(scores: Iterable[ExpressionScore]) -> list[dict[str, Any]]:
     """
     rows = []
     for s in scores:
-        row: dict[str, Any] = {
-            "object_type": s.object_type,
-            "object_id": s.object_id,
-            "object_name": s.object_name,
-            "side": s.side,
-            "expression": s.expression,
-            "valid": s.valid,
-            "error_reason": s.error_reason,
-            "error_position": s.error_position,
-        }
+        row = s.model_dump(include=_ROW_FIELDS)
         if s.valid:
-            row.update(
-                simple_score=s.simple_score,
-                complexity_score=s.complexity_score,
-                complexity=s.complexity,
-                nesting_depth=s.nesting_depth,
-                operand_count=s.operand_count,
-                operator_count=s.operator_count,
-                function_count=s.function_count,
-                distinct_data_elements=len(s.data_elements),
-                item_counts=_counts_text(s.item_counts),
-                function_counts=_counts_text(s.function_counts),
-                operator_counts=_counts_text(s.operator_counts),
-                data_elements=";".join(s.data_elements) or None,
-                description=s.description,
-                unknown_uids=";".join(s.unknown_uids) or None,
-                disallowed=";".join(s.disallowed) or None,
-            )
+            row.update(s.model_dump(include=_VALID_ROW_FIELDS))
+            row["distinct_data_elements"] = len(s.data_elements)
+            row.update({name: _counts_text(getattr(s, name)) for name in _COUNT_FIELDS})
+            row.update({name: ";".join(getattr(s, name)) or None for name in _LIST_FIELDS})
         rows.append(row)
     return rows
 

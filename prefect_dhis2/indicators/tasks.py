@@ -5,15 +5,13 @@ Each task is a thin wrapper around the engine in this package: it takes the
 
 Example:
     ```python
-    from prefect import flow
-    from prefect_dhis2 import Dhis2Credentials
-    from prefect_dhis2.indicators import fetch_expression_catalogue, score_catalogue
+    from prefect_dhis2.indicators import (
+        analyze_catalogue_dependencies,
+        fetch_expression_catalogue,
+    )
 
-    @flow
-    def most_complex_indicators():
-        catalogue = fetch_expression_catalogue(Dhis2Credentials.load("BLOCK_NAME"))
-        scores = score_catalogue(catalogue)
-        return sorted(scores, key=lambda s: -s.complexity_score)[:10]
+    catalogue = fetch_expression_catalogue(credentials)  # inside a flow
+    missing = analyze_catalogue_dependencies(catalogue).missing
     ```
 """
 
