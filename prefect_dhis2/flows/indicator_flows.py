@@ -11,51 +11,30 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
-from pydantic import BaseModel
 
 from prefect_dhis2.credentials import Dhis2Credentials, resolve_credentials
 from prefect_dhis2.expressions import ComplexityBins
 from prefect_dhis2.indicators import (
     DEPENDENCY_COLUMNS,
     SCORE_COLUMNS,
-    DependencyAnalysis,
-    ExpressionScore,
+    IndicatorDependenciesResult,
+    InvalidExpression,
     MissingObjectReference,
     analyze_catalogue_dependencies,
     complexity_distribution,
     dependency_rows,
     fetch_expression_catalogue,
+    indicator_complexity_markdown,
     score_catalogue,
     score_rows,
 )
-from prefect_dhis2.markdown import markdown_table
+from prefect_dhis2.indicators.scoring import resolve_bins
 from prefect_dhis2.runtime import Dhis2FlowReport, Stopwatch, run_logger
 from prefect_dhis2.writers import resolve_output_dir, resolve_table_formats, write_table
 
-__all__ = [
-    "IndicatorComplexityReport",
-    "InvalidExpression",
-    "dhis2_indicator_complexity",
-    "indicator_complexity_markdown",
-]
-
-_BAR_WIDTH = 30
-
-
-class InvalidExpression(BaseModel):
-    """An expression that does not parse, and why."""
-
-    object_type: str
-    object_id: str
-    object_name: str | None = None
-    side: str
-    expression: str
-    reason: str
-    position: int
+__all__ = ["IndicatorComplexityReport", "dhis2_indicator_complexity"]
 
 
 class IndicatorComplexityReport(Dhis2FlowReport):
@@ -72,7 +51,8 @@ class IndicatorComplexityReport(Dhis2FlowReport):
         invalid: Number of expressions that do not parse.
         invalid_expressions: Each of them, with the reason and position.
         disallowed: Expressions using constructs their context does not allow.
-        missing_references: Indicator references to objects that do not exist.
+        dependencies: The dependency check of the indicators (the rows of
+            `indicator_dependencies.csv` and the references to missing objects).
         unavailable: Optional collections the instance did not serve.
     """
 
@@ -85,201 +65,13 @@ class IndicatorComplexityReport(Dhis2FlowReport):
     invalid: int
     invalid_expressions: list[InvalidExpression]
     disallowed: int
-    missing_references: list[MissingObjectReference]
+    dependencies: IndicatorDependenciesResult
     unavailable: dict[str, str] = {}
 
-
-def _resolve_bins(bins: ComplexityBins | Sequence[int] | None) -> ComplexityBins:
-    if bins is None:
-        return ComplexityBins()
-    if isinstance(bins, ComplexityBins):
-        return bins
-    limits = list(bins)
-    if len(limits) != 3:
-        raise ValueError(
-            f"bins must be three upper bounds [trivial_max, simple_max, moderate_max], got {limits}"
-        )
-    return ComplexityBins(*limits)
-
-
-def _short(text: str | None, limit: int = 160) -> str:
-    text = (text or "").replace("\n", " ")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _label(name: str | None, uid: str) -> str:
-    return f"{name} ({uid})" if name else uid
-
-
-def _pointed(expression: str, position: int) -> str:
-    """The expression with a marker where the syntax error was found."""
-    before, after = expression[:position], expression[position:]
-    return " ".join(
-        part
-        for part in (f"`{before}`" if before else "", "⟵ here ⟶", f"`{after}`" if after else "")
-        if part
-    )
-
-
-def indicator_complexity_markdown(
-    *,
-    instance: str,
-    scores: Sequence[ExpressionScore],
-    dependencies: DependencyAnalysis,
-    bins: ComplexityBins,
-    top: int = 10,
-    unavailable: dict[str, str] | None = None,
-    files: dict[str, str] | None = None,
-) -> str:
-    """The markdown report: distribution, most complex, every invalid expression,
-    disallowed constructs and references to missing objects.
-
-    Example:
-        >>> from prefect_dhis2.indicators import score_expressions
-        >>> scores = score_expressions(indicators=[{"id": "Uvn6LCg7dVU",
-        ...     "numerator": "#{fbfJHSPpUQD}", "denominator": "1"}])
-        >>> md = indicator_complexity_markdown(instance="https://play.im.dhis2.org/dev",
-        ...     scores=scores, dependencies=DependencyAnalysis(), bins=ComplexityBins())
-        >>> md.splitlines()[0]
-        '# Indicator expression complexity'
-    """
-    distribution = complexity_distribution(scores)
-    total = len(scores)
-    widest = max(distribution.values(), default=0) or 1
-    limits = {
-        "trivial": f"≤ {bins.trivial_max}",
-        "simple": f"{bins.trivial_max + 1} to {bins.simple_max}",
-        "moderate": f"{bins.simple_max + 1} to {bins.moderate_max}",
-        "complex": f"> {bins.moderate_max}",
-        "invalid": "does not parse",
-    }
-    kinds = _object_summary(scores)
-    parts = [
-        "# Indicator expression complexity",
-        "",
-        f"Instance: {instance}. **{total:,}** expressions analysed ({kinds}).",
-    ]
-    if unavailable:
-        parts.append(
-            "Not available on this instance: "
-            + ", ".join(f"{k}: {v}" for k, v in sorted(unavailable.items()))
-            + "."
-        )
-    parts += [
-        "",
-        "## Distribution",
-        "",
-        markdown_table(
-            ["Level", "Score", "Expressions", "Share", ""],
-            [
-                [
-                    level,
-                    limits[level],
-                    count,
-                    f"{100 * count / total:.0f}%" if total else "-",
-                    "█" * round(_BAR_WIDTH * count / widest),
-                ]
-                for level, count in distribution.items()
-            ],
-        ),
-    ]
-    valid = sorted(
-        (s for s in scores if s.valid),
-        key=lambda s: (-s.complexity_score, -s.simple_score, s.object_name or "", s.side),
-    )
-    if valid and top > 0:
-        parts += [
-            "",
-            f"## The {min(top, len(valid))} most complex expressions",
-            "",
-            markdown_table(
-                ["#", "Object", "Side", "Score", "Level", "Depth", "Description"],
-                [
-                    [
-                        rank,
-                        _label(s.object_name, s.object_id),
-                        s.side,
-                        s.complexity_score,
-                        s.complexity,
-                        s.nesting_depth,
-                        _short(s.description),
-                    ]
-                    for rank, s in enumerate(valid[:top], start=1)
-                ],
-            ),
-        ]
-    invalid = [s for s in scores if not s.valid]
-    parts += ["", f"## Invalid expressions ({len(invalid)})", ""]
-    if invalid:
-        parts.append(
-            markdown_table(
-                ["Object", "Type", "Side", "Reason", "Position", "Expression"],
-                [
-                    [
-                        _label(s.object_name, s.object_id),
-                        s.object_type,
-                        s.side,
-                        s.error_reason,
-                        s.error_position,
-                        _pointed(s.expression, s.error_position or 0),
-                    ]
-                    for s in invalid
-                ],
-            )
-        )
-    else:
-        parts.append("Every expression parses.")
-    disallowed = [s for s in scores if s.disallowed]
-    if disallowed:
-        parts += [
-            "",
-            f"## Constructs not allowed in their context ({len(disallowed)})",
-            "",
-            markdown_table(
-                ["Object", "Type", "Side", "Not allowed"],
-                [
-                    [
-                        _label(s.object_name, s.object_id),
-                        s.object_type,
-                        s.side,
-                        ", ".join(f"`{d}`" for d in s.disallowed),
-                    ]
-                    for s in disallowed
-                ],
-            ),
-        ]
-    missing = dependencies.missing
-    parts += ["", f"## Indicators referencing missing objects ({len(missing)})", ""]
-    if missing:
-        parts.append(
-            markdown_table(
-                ["Indicator", "Side", "Missing object", "Referenced as"],
-                [
-                    [_label(m.indicator_name, m.indicator_id), m.side, m.uid, m.kind]
-                    for m in missing
-                ],
-            )
-        )
-    else:
-        parts.append("Every referenced object exists.")
-    if files:
-        parts += [
-            "",
-            "## Files",
-            "",
-            markdown_table(["File", "Path"], list(map(list, files.items()))),
-        ]
-    return "\n".join(parts) + "\n"
-
-
-def _object_summary(scores: Sequence[ExpressionScore]) -> str:
-    """E.g. `46 indicator sides, 6 validation rule sides`."""
-    counts: dict[str, int] = {}
-    for s in scores:
-        counts[s.object_type] = counts.get(s.object_type, 0) + 1
-    return ", ".join(f"{n:,} {kind.replace('_', ' ')} sides" for kind, n in counts.items()) or (
-        "none"
-    )
+    @property
+    def missing_references(self) -> list[MissingObjectReference]:
+        """Indicator references to objects that do not exist (`dependencies.missing`)."""
+        return self.dependencies.missing
 
 
 @flow(name="dhis2-indicator-complexity", log_prints=False)
@@ -320,7 +112,7 @@ def dhis2_indicator_complexity(
         ```
     """
     watch = Stopwatch()
-    chosen_bins = _resolve_bins(bins)
+    chosen_bins = resolve_bins(bins)
     table_formats = resolve_table_formats(formats)
     if top < 0:
         raise ValueError(f"top must be 0 or more, got {top}")
@@ -343,19 +135,7 @@ def dhis2_indicator_complexity(
     files["indicator_dependencies_csv"] = str(dep_path)
 
     distribution = complexity_distribution(scores)
-    invalid = [
-        InvalidExpression(
-            object_type=s.object_type,
-            object_id=s.object_id,
-            object_name=s.object_name,
-            side=s.side,
-            expression=s.expression,
-            reason=s.error_reason or "",
-            position=s.error_position or 0,
-        )
-        for s in scores
-        if not s.valid
-    ]
+    invalid = [InvalidExpression.from_score(s) for s in scores if not s.valid]
     report = IndicatorComplexityReport(
         instance=creds.base_url,
         output_dir=str(directory),
@@ -373,7 +153,7 @@ def dhis2_indicator_complexity(
         invalid=len(invalid),
         invalid_expressions=invalid,
         disallowed=sum(1 for s in scores if s.disallowed),
-        missing_references=dependencies.missing,
+        dependencies=dependencies,
         unavailable=catalogue.unavailable,
         duration_s=watch.elapsed,
     )

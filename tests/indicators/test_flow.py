@@ -110,9 +110,10 @@ def test_report_matches_the_emulator_indicators(dhis2_emulator: Dhis2Emulator, t
 
     expected_missing = _expected_missing(dataset)
     assert len({m[0] for m in expected_missing}) == 1  # the one deliberately broken indicator
-    assert {(m.indicator_id, m.side, m.uid) for m in report.missing_references} == (
+    assert {(m.indicator_id, m.side, m.uid) for m in report.dependencies.missing} == (
         expected_missing
     )
+    assert report.missing_references == report.dependencies.missing
 
     rows = _read_csv(report.files["indicator_complexity_csv"])
     assert len(rows) == report.expressions
@@ -190,7 +191,7 @@ def test_invalid_and_disallowed_indicators_are_reported(
     assert report.bins == {"trivial_max": 2, "simple_max": 6, "moderate_max": 12}
     assert sum(report.distribution.values()) == report.expressions == 2 * len(_indicators(dataset))
     assert set(report.files) == {"indicator_complexity_csv", "indicator_dependencies_csv"}
-    assert {(m.indicator_id, m.side, m.uid) for m in report.missing_references} == (
+    assert {(m.indicator_id, m.side, m.uid) for m in report.dependencies.missing} == (
         _expected_missing(dataset)
     )
 

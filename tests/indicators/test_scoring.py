@@ -1,21 +1,13 @@
-"""`score_expressions`, the dependency analysis and the catalogue on hand-made metadata."""
+"""`score_expressions`, score rows and the complexity distribution on hand-made metadata."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from prefect_dhis2.client.errors import Dhis2NotFoundError, Dhis2PermissionError
 from prefect_dhis2.expressions import ComplexityBins
 from prefect_dhis2.indicators import (
-    DEPENDENCY_COLUMNS,
     SCORE_COLUMNS,
-    analyze_indicator_dependencies,
-    build_catalogue,
     complexity_distribution,
-    dependency_rows,
-    fetch_expression_catalogue,
     score_expressions,
     score_rows,
 )
@@ -220,105 +212,3 @@ def test_rows_distribution_and_columns():
     levels = [s.complexity for s in scores if s.valid]
     for level in ("trivial", "simple", "moderate", "complex"):
         assert distribution[level] == levels.count(level)
-
-
-def test_dependencies_through_indicators_and_missing_references():
-    indicators = [
-        {"id": "Uvn6LCg7dVU", "name": "ANC 1", "numerator": f"#{{{ANC1}.{FIXED}}}",
-         "denominator": f"C{{{TARGET}}} * orgUnit.ancestor(ImspTQPwCqd)"},
-        {"id": "ReUHfIn0pTQ", "name": "ANC ratio", "numerator": "N{Uvn6LCg7dVU}",
-         "denominator": "#{Xq0MissngDE} + C{Xq0MissCnst}"},
-        {"id": "GmQmuC0d9kJ", "name": "Broken", "numerator": "(", "denominator": "1"},
-    ]  # fmt: skip
-    known = {ANC1, FIXED, TARGET, "Uvn6LCg7dVU", "ReUHfIn0pTQ", "GmQmuC0d9kJ", "QX4ZTUbOt3a"}
-    result = analyze_indicator_dependencies(
-        indicators,
-        known_uids=known,
-        data_set_elements={"QX4ZTUbOt3a": {ANC1}},
-        names={ANC1: "ANC 1st visit", "QX4ZTUbOt3a": "Reproductive Health"},
-    )
-    # Org units are not listed, so orgUnit.ancestor(...) is not reported as missing.
-    assert sorted((m.indicator_id, m.side, m.uid, m.kind) for m in result.missing) == [
-        ("ReUHfIn0pTQ", "denominator", "Xq0MissCnst", "constants"),
-        ("ReUHfIn0pTQ", "denominator", "Xq0MissngDE", "data_elements"),
-    ]
-    assert result.data_sets_by_indicator == {
-        "Uvn6LCg7dVU": ["QX4ZTUbOt3a"],
-        "ReUHfIn0pTQ": ["QX4ZTUbOt3a"],  # through N{Uvn6LCg7dVU}
-        "GmQmuC0d9kJ": [],
-    }
-    rows = dependency_rows(result)
-    assert all(set(r) == {c.name for c in DEPENDENCY_COLUMNS} for r in rows)
-    through = [r for r in rows if r["indicator_id"] == "ReUHfIn0pTQ" and r["target_id"] == ANC1]
-    assert len(through) == 1 and through[0]["detail"] == "through N{}"
-    assert through[0]["data_set_names"] == "Reproductive Health"
-    assert through[0]["target_name"] == "ANC 1st visit"
-    invalid = [r for r in rows if r["relation"] == "invalid"]
-    assert [(r["indicator_id"], r["side"]) for r in invalid] == [("GmQmuC0d9kJ", "numerator")]
-    links = [(r["indicator_id"], r["target_id"]) for r in rows if r["relation"] == "indicator"]
-    assert links == [("ReUHfIn0pTQ", "Uvn6LCg7dVU")]
-
-
-def test_catalogue_from_metadata_and_forbidden_collections():
-    metadata = {
-        "indicators": INDICATORS,
-        "dataElements": [{"id": ANC1, "name": "ANC 1st visit"}],
-        "dataSets": [{"id": "QX4ZTUbOt3a", "name": "RH",
-                      "dataSetElements": [{"dataElement": {"id": ANC1}}]}],
-    }  # fmt: skip
-    catalogue = build_catalogue(metadata, {"programs": "forbidden (403)"}, forbidden=["programs"])
-    assert catalogue.names[ANC1] == "ANC 1st visit"
-    assert catalogue.names["ReUHfIn0pTQ"] == "ANC 1-3 Dropout Rate"
-    assert {"programs", "org_units"} <= catalogue.unchecked_kinds
-    assert "data_elements" not in catalogue.unchecked_kinds
-    assert catalogue.data_set_elements == {"QX4ZTUbOt3a": {ANC1}}
-    assert {ANC1, "QX4ZTUbOt3a", "ReUHfIn0pTQ"} <= catalogue.known_uids
-
-
-class _FakeFetch:
-    """Stands in for the `fetch_metadata` task: answers per collection."""
-
-    def __init__(self, answers: dict[str, Any]) -> None:
-        self.answers = answers
-        self.calls: list[str] = []
-
-    def fn(self, credentials: Any, collection: str, fields: str = "") -> list[dict[str, Any]]:
-        self.calls.append(collection)
-        answer = self.answers.get(collection, [])
-        if isinstance(answer, Exception):
-            raise answer
-        return list(answer)
-
-
-def test_fetch_catalogue_tolerates_missing_and_forbidden_optional_collections(
-    monkeypatch: pytest.MonkeyPatch,
-):
-    import prefect_dhis2.indicators as module
-
-    fake = _FakeFetch(
-        {
-            "indicators": INDICATORS,
-            "programIndicators": Dhis2NotFoundError("GET /api/programIndicators -> HTTP 404"),
-            "validationRules": Dhis2PermissionError("GET /api/validationRules -> HTTP 403"),
-        }
-    )
-    monkeypatch.setattr(module, "fetch_metadata", fake)
-    catalogue = fetch_expression_catalogue.fn(credentials=None, max_workers=2)  # type: ignore[arg-type]
-    assert set(fake.calls) == set(module.EXPRESSION_SOURCES)
-    assert catalogue.indicators == INDICATORS
-    assert catalogue.program_indicators == [] and catalogue.validation_rules == []
-    assert catalogue.unavailable == {
-        "programIndicators": "absent (404)",
-        "validationRules": "forbidden (403)",
-    }
-    # A 404 list is known to be empty; a 403 list is unknown, so not checked.
-    assert "program_indicators" not in catalogue.unchecked_kinds
-
-
-def test_fetch_catalogue_requires_indicators(monkeypatch: pytest.MonkeyPatch):
-    import prefect_dhis2.indicators as module
-
-    fake = _FakeFetch({"indicators": Dhis2NotFoundError("GET /api/indicators -> HTTP 404")})
-    monkeypatch.setattr(module, "fetch_metadata", fake)
-    with pytest.raises(Dhis2NotFoundError):
-        fetch_expression_catalogue.fn(credentials=None)  # type: ignore[arg-type]
