@@ -630,11 +630,12 @@ def periods_between(
         raise ValueError(f"Start date {start} is after end date {end}.")
     result: list[Period] = []
     period = kind.containing(start)
+    # Walk until a period starts after the range: bi-weeks overlap at a year end
+    # (bi-week 27 of a 53-week year shares days with bi-week 1), so a period that
+    # reaches past `end` does not mean the next one starts after it.
     while period.start_date <= end:
         if mode == "overlapping" or (period.start_date >= start and period.end_date <= end):
             result.append(period)
-        if period.end_date >= end:
-            break
         period = period.shift(1)
     return result
 

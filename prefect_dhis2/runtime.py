@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from prefect.logging import get_run_logger
 from prefect.utilities.asyncutils import run_coro_as_sync
 from pydantic import BaseModel, Field
 
+from prefect_dhis2.client import AsyncDhis2Client
 from prefect_dhis2.client.errors import (
     Dhis2ConnectionError,
     Dhis2RateLimitError,
@@ -34,15 +35,20 @@ from prefect_dhis2.client.errors import (
     Dhis2ServerError,
 )
 
+if TYPE_CHECKING:
+    from prefect_dhis2.credentials import Dhis2Credentials
+
 __all__ = [
     "Dhis2FlowReport",
     "Stopwatch",
     "retry_transient_failures",
+    "run_engine",
     "run_logger",
     "run_sync",
 ]
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 _TRANSIENT = (Dhis2ConnectionError, Dhis2ServerError, Dhis2RateLimitError, Dhis2ResponseFormatError)
 
@@ -102,6 +108,32 @@ def run_sync(coroutine: Coroutine[Any, Any, T] | Awaitable[T]) -> T:
     """Run a coroutine to completion from sync code, inside or outside a running loop."""
     result: T = run_coro_as_sync(coroutine)  # type: ignore[arg-type]
     return result
+
+
+def run_engine(
+    credentials: Dhis2Credentials,
+    engine: Callable[Concatenate[AsyncDhis2Client, P], Awaitable[T]],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """Run an engine coroutine on a fresh async client of `credentials`, from a sync task.
+
+    This is how every task reaches its DHIS2 engine: the task holds the block, the
+    engine gets a live client that is closed when it returns.
+
+    Example:
+        ```python
+        @task
+        def fetch_metadata(credentials, metadata_type, fields="id,name"):
+            return run_engine(credentials, afetch_metadata, metadata_type, fields)
+        ```
+    """
+
+    async def run() -> T:
+        async with credentials.get_async_client() as client:
+            return await engine(client, *args, **kwargs)
+
+    return run_sync(run())
 
 
 class Stopwatch:

@@ -40,7 +40,7 @@ from prefect_dhis2.data_values.imports import DataValuesImportResult, aimport_da
 from prefect_dhis2.data_values.report import import_summary_line, import_summary_markdown
 from prefect_dhis2.data_values.rows import read_data_values_file
 from prefect_dhis2.host_limit import ensure_host_concurrency_limit, host_slot
-from prefect_dhis2.runtime import run_logger, run_sync
+from prefect_dhis2.runtime import run_engine, run_logger, run_sync
 
 __all__ = ["fetch_data_values", "import_data_values", "publish_import_artifacts"]
 
@@ -191,24 +191,21 @@ def fetch_data_values(
         ```
     """
 
-    async def run() -> DataValuesExtract:
-        async with credentials.get_async_client() as client:
-            return await afetch_data_values(
-                client,
-                org_units=org_units,
-                data_sets=data_sets or (),
-                data_elements=data_elements or (),
-                periods=periods or (),
-                start_date=start_date,
-                end_date=end_date,
-                children=children,
-                last_updated=last_updated,
-                include_deleted=include_deleted,
-                org_units_per_request=org_units_per_request,
-                periods_per_request=periods_per_request,
-            )
-
-    extract = run_sync(run())
+    extract = run_engine(
+        credentials,
+        afetch_data_values,
+        org_units=org_units,
+        data_sets=data_sets or (),
+        data_elements=data_elements or (),
+        periods=periods or (),
+        start_date=start_date,
+        end_date=end_date,
+        children=children,
+        last_updated=last_updated,
+        include_deleted=include_deleted,
+        org_units_per_request=org_units_per_request,
+        periods_per_request=periods_per_request,
+    )
     run_logger().info(
         "Read %d data values in %d requests", len(extract.data_values), extract.requests
     )

@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field
 from prefect_dhis2.client import AsyncDhis2Client
 from prefect_dhis2.client.errors import Dhis2NotFoundError, Dhis2PermissionError
 from prefect_dhis2.expressions import data_set_elements_from_metadata
-from prefect_dhis2.metadata import INDICATOR_FIELDS
+from prefect_dhis2.metadata.catalogue import INDICATOR_FIELDS
 
 __all__ = [
     "EXPRESSION_SOURCES",

@@ -30,7 +30,7 @@ from prefect_dhis2.indicators.dependencies import (
     analyze_indicator_dependencies,
 )
 from prefect_dhis2.indicators.scoring import ExpressionScore, score_expressions
-from prefect_dhis2.runtime import retry_transient_failures, run_logger, run_sync
+from prefect_dhis2.runtime import retry_transient_failures, run_engine, run_logger
 
 __all__ = ["analyze_catalogue_dependencies", "fetch_expression_catalogue", "score_catalogue"]
 
@@ -63,11 +63,7 @@ def fetch_expression_catalogue(
         ```
     """
 
-    async def fetch() -> ExpressionCatalogueExtract:
-        async with credentials.get_async_client() as client:
-            return await afetch_expression_catalogue(client, max_workers=max_workers)
-
-    catalogue = run_sync(fetch())
+    catalogue = run_engine(credentials, afetch_expression_catalogue, max_workers=max_workers)
     logger = run_logger()
     for collection, reason in catalogue.unavailable.items():
         logger.info("%s not available on this instance: %s", collection, reason)

@@ -9,13 +9,12 @@ See `prefect_dhis2.metadata` for an example flow.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from prefect import task
 from prefect.artifacts import create_table_artifact
 
-from prefect_dhis2.client import AsyncDhis2Client
 from prefect_dhis2.credentials import Dhis2Credentials
 from prefect_dhis2.metadata.catalogue import (
     afetch_metadata,
@@ -31,7 +30,7 @@ from prefect_dhis2.metadata.imports import (
 )
 from prefect_dhis2.metadata.quality import MetadataQualityResult, acheck_metadata_quality
 from prefect_dhis2.metadata.report import import_description
-from prefect_dhis2.runtime import retry_transient_failures, run_logger, run_sync
+from prefect_dhis2.runtime import retry_transient_failures, run_engine, run_logger
 
 __all__ = [
     "check_connection",
@@ -41,25 +40,6 @@ __all__ = [
     "flatten_indicators",
     "import_metadata",
 ]
-
-
-_P = ParamSpec("_P")
-_T = TypeVar("_T")
-
-
-def _run_engine(
-    credentials: Dhis2Credentials,
-    engine: Callable[Concatenate[AsyncDhis2Client, _P], Awaitable[_T]],
-    *args: _P.args,
-    **kwargs: _P.kwargs,
-) -> _T:
-    """Run an engine coroutine on a fresh async client of `credentials`, from sync code."""
-
-    async def run() -> _T:
-        async with credentials.get_async_client() as client:
-            return await engine(client, *args, **kwargs)
-
-    return run_sync(run())
 
 
 @task(
@@ -87,7 +67,7 @@ def fetch_metadata(
         )
         ```
     """
-    return _run_engine(credentials, afetch_metadata, metadata_type, fields, filters, order)
+    return run_engine(credentials, afetch_metadata, metadata_type, fields, filters, order)
 
 
 @task(name="Flatten DHIS2 data elements")
@@ -121,7 +101,7 @@ def check_metadata_quality(
 
     See `prefect_dhis2.metadata.quality.score_metadata_quality` for the checks and the score.
     """
-    result = _run_engine(credentials, acheck_metadata_quality, geometry_level=geometry_level)
+    result = run_engine(credentials, acheck_metadata_quality, geometry_level=geometry_level)
     run_logger().info("Metadata quality score %.1f (%s)", result.score, result.rating)
     return result
 
@@ -138,7 +118,7 @@ def check_connection(credentials: Dhis2Credentials) -> ConnectionCheckResult:
         print(result.version, result.username)
         ```
     """
-    return _run_engine(credentials, acheck_connection)
+    return run_engine(credentials, acheck_connection)
 
 
 @task(name="Import DHIS2 metadata", retries=0)
@@ -172,7 +152,7 @@ def import_metadata(
     logger = run_logger()
     refused: MetadataImportValidationError | None = None
     try:
-        result = _run_engine(
+        result = run_engine(
             credentials,
             aimport_metadata,
             payload,

@@ -9,13 +9,12 @@ See `prefect_dhis2.org_units` for an example flow.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any
 
 from prefect import task
 
-from prefect_dhis2.client import AsyncDhis2Client
 from prefect_dhis2.credentials import Dhis2Credentials
 from prefect_dhis2.org_units.export import TABLE_FORMATS, OrgUnitExportResult, aexport_org_units
 from prefect_dhis2.org_units.geometry import OrgUnitGeometryExtract, afetch_org_unit_geometry
@@ -25,7 +24,7 @@ from prefect_dhis2.org_units.hierarchy import (
     afetch_org_units,
     flatten_org_units_rows,
 )
-from prefect_dhis2.runtime import retry_transient_failures, run_logger, run_sync
+from prefect_dhis2.runtime import retry_transient_failures, run_engine, run_logger
 
 __all__ = [
     "export_org_units",
@@ -34,25 +33,6 @@ __all__ = [
     "fetch_org_units",
     "flatten_org_units",
 ]
-
-
-_P = ParamSpec("_P")
-_T = TypeVar("_T")
-
-
-def _run_engine(
-    credentials: Dhis2Credentials,
-    engine: Callable[Concatenate[AsyncDhis2Client, _P], Awaitable[_T]],
-    *args: _P.args,
-    **kwargs: _P.kwargs,
-) -> _T:
-    """Run an engine coroutine on a fresh async client of `credentials`, from sync code."""
-
-    async def run() -> _T:
-        async with credentials.get_async_client() as client:
-            return await engine(client, *args, **kwargs)
-
-    return run_sync(run())
 
 
 @task(
@@ -69,7 +49,7 @@ def fetch_org_unit_levels(credentials: Dhis2Credentials) -> list[dict[str, Any]]
         levels = fetch_org_unit_levels(Dhis2Credentials.load("BLOCK_NAME"))
         ```
     """
-    return _run_engine(credentials, afetch_org_unit_levels)
+    return run_engine(credentials, afetch_org_unit_levels)
 
 
 @task(
@@ -95,7 +75,7 @@ def fetch_org_units(
         districts = fetch_org_units(Dhis2Credentials.load("BLOCK_NAME"), level=2)
         ```
     """
-    return _run_engine(credentials, afetch_org_units, fields, filters, level=level, root=root)
+    return run_engine(credentials, afetch_org_units, fields, filters, level=level, root=root)
 
 
 @task(name="Flatten DHIS2 org units")
@@ -125,7 +105,7 @@ def fetch_org_unit_geometry(
     Runs `prefect_dhis2.org_units.geometry.afetch_org_unit_geometry`: `level` (e.g.
     2 for districts) and `root` (a subtree) narrow the selection.
     """
-    return _run_engine(credentials, afetch_org_unit_geometry, level=level, root=root)
+    return run_engine(credentials, afetch_org_unit_geometry, level=level, root=root)
 
 
 @task(
@@ -150,7 +130,7 @@ def export_org_units(
     Returns:
         Counts and file paths.
     """
-    return _run_engine(
+    return run_engine(
         credentials,
         aexport_org_units,
         Path(output_dir),
