@@ -31,13 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from prefect_dhis2 import Dhis2Credentials
-from prefect_dhis2.org_units import (
-    ORG_UNIT_FIELDS,
-    export_org_units,
-    flatten_org_unit,
-    level_names,
-    org_unit_columns,
-)
+from prefect_dhis2.org_units import ORG_UNIT_FIELDS, export_org_units
+from prefect_dhis2.org_units.hierarchy import flatten_org_unit, level_names, org_unit_columns
 from prefect_dhis2.testing import CostModel, EmulatorProcess
 from prefect_dhis2.writers import open_table_writer
 

@@ -4,7 +4,7 @@ A module that moved or a name that was renamed keeps answering at its old place 
 a module-level `__getattr__` built here, so `from prefect_dhis2.analytics_query import
 AnalyticsQuery` still works and tells the caller where the name lives now.
 
-Example:
+Examples:
     ```python
     # prefect_dhis2/analytics_query.py (the module moved to prefect_dhis2.analytics.query)
     from prefect_dhis2._deprecation import deprecated_names

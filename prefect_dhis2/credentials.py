@@ -30,7 +30,7 @@ __all__ = [
     "resolve_credentials",
 ]
 
-logger = logging.getLogger("prefect_dhis2.credentials")
+_logger = logging.getLogger("prefect_dhis2.credentials")
 
 DEMO_BASE_URL = "https://play.im.dhis2.org/dev"
 """The public DHIS2 demo (Sierra Leone data), used when no instance is named."""
@@ -54,7 +54,7 @@ def normalize_base_url(value: str) -> str:
     Raises:
         ValueError: With a plain explanation of what is wrong.
 
-    Example:
+    Examples:
         >>> normalize_base_url("https://play.im.dhis2.org/dev/api/")
         'https://play.im.dhis2.org/dev'
         >>> normalize_base_url("http://localhost:8080/api/40")
@@ -129,7 +129,7 @@ class Dhis2Credentials(CredentialsBlock):
         max_response_mb: Largest answer read for a data request, in MiB.
         max_concurrency: Requests sent at once to this instance by one client.
 
-    Example:
+    Examples:
         Load a saved block and ask the server for its version:
         ```python
         from prefect_dhis2 import Dhis2Credentials
@@ -268,7 +268,7 @@ class Dhis2Credentials(CredentialsBlock):
             self.username = DEMO_USERNAME
             self.password = SecretStr(DEMO_PASSWORD)
         if _sends_secrets_in_clear(self.base_url):
-            logger.warning(
+            _logger.warning(
                 "%s uses plain http: the %s would cross the network unencrypted. "
                 "Use https unless the server is on this machine.",
                 self.base_url,
@@ -323,7 +323,7 @@ class Dhis2Credentials(CredentialsBlock):
         Returns:
             A `Dhis2Client`; use it as a context manager so its connections close.
 
-        Example:
+        Examples:
             ```python
             with Dhis2Credentials.load("BLOCK_NAME").get_client() as client:
                 me = client.get_me()
@@ -334,7 +334,7 @@ class Dhis2Credentials(CredentialsBlock):
     def get_async_client(self) -> AsyncDhis2Client:
         """Return an asyncio client for this instance.
 
-        Example:
+        Examples:
             ```python
             async with Dhis2Credentials.load("BLOCK_NAME").get_async_client() as client:
                 me = await client.get_me()
@@ -356,7 +356,7 @@ def _demo_if_missing(name: str, exc: ValueError) -> Dhis2Credentials:
         isinstance(exc.__cause__, ObjectNotFound) or "Unable to find block document" in str(exc)
     ):
         raise exc
-    logger.warning(_FALLBACK_WARNING, name, DEMO_BASE_URL, name)
+    _logger.warning(_FALLBACK_WARNING, name, DEMO_BASE_URL, name)
     return Dhis2Credentials()
 
 
@@ -373,7 +373,7 @@ def get_dhis2_credentials(name: str = "dhis2") -> Dhis2Credentials:
     Returns:
         The saved block, or demo credentials.
 
-    Example:
+    Examples:
         ```python
         credentials = get_dhis2_credentials("moh-production")
         ```
@@ -402,7 +402,7 @@ def resolve_credentials(credentials: Dhis2Credentials | None, instance: str) -> 
     Falls back to the public demo only when no block of that name exists (with
     a warning, see `get_dhis2_credentials`).
 
-    Example:
+    Examples:
         ```python
         credentials = resolve_credentials(None, "moh-production")  # loads the saved block
         ```

@@ -5,7 +5,7 @@ Each DHIS2 host gets a Prefect global concurrency limit named by
 and never changed afterwards (an operator may have tuned it for the server).
 `host_slot` makes the slots that `prefect_dhis2.work_queue.run_queue` workers hold.
 
-Example:
+Examples:
     ```python
     name = await ensure_host_concurrency_limit(credentials)
     await run_queue(shards, fetch, workers=4, slot=host_slot(name))
@@ -30,7 +30,7 @@ __all__ = ["ensure_host_concurrency_limit", "host_concurrency_limit_name", "host
 def host_concurrency_limit_name(base_url: str) -> str:
     """The Prefect global concurrency limit shared by every run hitting one DHIS2 host.
 
-    Example:
+    Examples:
         >>> host_concurrency_limit_name("https://play.im.dhis2.org/dev")
         'dhis2-play-im-dhis2-org'
     """
@@ -40,7 +40,7 @@ def host_concurrency_limit_name(base_url: str) -> str:
 async def ensure_host_concurrency_limit(credentials: Dhis2Credentials) -> str:
     """Create the host's global concurrency limit if it is missing; return its name.
 
-    Example:
+    Examples:
         ```python
         name = await ensure_host_concurrency_limit(credentials)  # 'dhis2-dhis2-example-org'
         ```
@@ -64,7 +64,7 @@ async def ensure_host_concurrency_limit(credentials: Dhis2Credentials) -> str:
 def host_slot(name: str | None) -> SlotFactory | None:
     """Slots of the Prefect global concurrency limit `name` for `run_queue` (None when None).
 
-    Example:
+    Examples:
         ```python
         await run_queue(chunks, send, workers=4, slot=host_slot("dhis2-dhis2-example-org"))
         ```

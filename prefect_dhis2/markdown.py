@@ -1,6 +1,6 @@
 """Plain-text helpers for reports and artifacts: markdown tables and slugs (no Prefect).
 
-Example:
+Examples:
     >>> slug("Sierra Leone / Bo")
     'sierra-leone-bo'
 """
@@ -17,7 +17,7 @@ __all__ = ["markdown_table", "slug"]
 def slug(text: str) -> str:
     """Lower-case letters, digits and dashes only (for artifact keys and limit names).
 
-    Example:
+    Examples:
         >>> slug("play.im.dhis2.org")
         'play-im-dhis2-org'
     """
@@ -27,7 +27,7 @@ def slug(text: str) -> str:
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A GitHub-flavoured markdown table (cells escaped for `|`).
 
-    Example:
+    Examples:
         >>> print(markdown_table(["a", "b"], [[1, "x|y"]]))
         | a | b |
         |---|---|

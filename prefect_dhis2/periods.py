@@ -58,7 +58,7 @@ classes):
   to the year in which their financial year ends (`2024NovQ1` is
   2023-11-01..2024-01-31, `2024NovS1` is 2023-11-01..2024-04-30).
 
-Example:
+Examples:
     >>> from datetime import date
     >>> from prefect_dhis2.periods import parse_period, resolve_relative_period
     >>> p = parse_period("2024-01")
@@ -119,7 +119,7 @@ class Period:
         start_date: First day of the period.
         end_date: Last day of the period (inclusive).
 
-    Example:
+    Examples:
         >>> p = parse_period("2024Q1")
         >>> p.name, p.days, p.next().id, p.shift(-4).id
         ('January - March 2024', 91, '2024Q2', '2023Q1')
@@ -534,7 +534,7 @@ def parse_period(text: str) -> Period:
             month 13...).
         TypeError: If `text` is not a string.
 
-    Example:
+    Examples:
         >>> parse_period("2020W53").end_date
         datetime.date(2021, 1, 3)
         >>> parse_period("2023April").name
@@ -548,7 +548,7 @@ def parse_period(text: str) -> Period:
 def is_valid_period(text: object) -> bool:
     """Tell whether `text` is a valid DHIS2 ISO period identifier.
 
-    Example:
+    Examples:
         >>> is_valid_period("2020W53"), is_valid_period("2021W53")
         (True, False)
     """
@@ -569,7 +569,7 @@ def is_valid_period(text: object) -> bool:
 def period_containing(period_type: str, day: date) -> Period:
     """Return the period of `period_type` that contains `day`.
 
-    Example:
+    Examples:
         >>> period_containing("Weekly", date(2021, 1, 1)).id
         '2020W53'
         >>> period_containing("FinancialNov", date(2023, 11, 1)).id
@@ -617,7 +617,7 @@ def periods_between(
     Raises:
         ValueError: On an unknown period type, an unknown mode, or `start > end`.
 
-    Example:
+    Examples:
         >>> [p.id for p in periods_between("Quarterly", date(2024, 1, 15), date(2024, 12, 31))]
         ['2024Q2', '2024Q3', '2024Q4']
         >>> len(periods_between("Monthly", date(2024, 1, 15), date(2024, 3, 1), mode="overlapping"))
@@ -843,7 +843,7 @@ def _resolve(keyword: str, at: date, financial: str) -> list[Period]:
 def is_relative_period(keyword: object) -> bool:
     """Tell whether `keyword` is a DHIS2 relative period keyword such as `LAST_12_MONTHS`.
 
-    Example:
+    Examples:
         >>> is_relative_period("LAST_12_MONTHS"), is_relative_period("202401")
         (True, False)
     """
@@ -890,7 +890,7 @@ def resolve_relative_period(
     Raises:
         ValueError: On an unknown keyword or financial year start.
 
-    Example:
+    Examples:
         >>> [p.id for p in resolve_relative_period("LAST_3_MONTHS", date(2024, 2, 29))]
         ['202311', '202312', '202401']
         >>> [p.id for p in resolve_relative_period("THIS_FINANCIAL_YEAR", date(2024, 2, 29), "April")]
@@ -925,7 +925,7 @@ def resolve_periods(
         ValueError: On the first item that is neither a valid period nor a keyword,
             naming it.
 
-    Example:
+    Examples:
         >>> [p.id for p in resolve_periods(["THIS_YEAR", "2021", "2022"], date(2022, 5, 1))]
         ['2022', '2021']
     """

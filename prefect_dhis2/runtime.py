@@ -2,7 +2,7 @@
 
 Everything here needs Prefect; the DHIS2 engines of each area do not import it.
 
-Example:
+Examples:
     ```python
     from prefect import task
 
@@ -47,8 +47,8 @@ __all__ = [
     "run_sync",
 ]
 
-T = TypeVar("T")
-P = ParamSpec("P")
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
 
 _TRANSIENT = (Dhis2ConnectionError, Dhis2ServerError, Dhis2RateLimitError, Dhis2ResponseFormatError)
 
@@ -79,7 +79,7 @@ def retry_transient_failures(task: Any, task_run: Any, state: Any) -> bool:
     are worth another task attempt; wrong credentials, missing permissions,
     unknown objects, invalid requests and bad input are not.
 
-    Example:
+    Examples:
         ```python
         @task(retries=2, retry_delay_seconds=10, retry_condition_fn=retry_transient_failures)
         def my_dhis2_task(credentials: Dhis2Credentials) -> None: ...
@@ -104,24 +104,24 @@ def run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
         return logging.getLogger("prefect_dhis2")
 
 
-def run_sync(coroutine: Coroutine[Any, Any, T] | Awaitable[T]) -> T:
+def run_sync(coroutine: Coroutine[Any, Any, _T] | Awaitable[_T]) -> _T:
     """Run a coroutine to completion from sync code, inside or outside a running loop."""
-    result: T = run_coro_as_sync(coroutine)  # type: ignore[arg-type]
+    result: _T = run_coro_as_sync(coroutine)  # type: ignore[arg-type]
     return result
 
 
 def run_engine(
     credentials: Dhis2Credentials,
-    engine: Callable[Concatenate[AsyncDhis2Client, P], Awaitable[T]],
-    *args: P.args,
-    **kwargs: P.kwargs,
-) -> T:
+    engine: Callable[Concatenate[AsyncDhis2Client, _P], Awaitable[_T]],
+    *args: _P.args,
+    **kwargs: _P.kwargs,
+) -> _T:
     """Run an engine coroutine on a fresh async client of `credentials`, from a sync task.
 
     This is how every task reaches its DHIS2 engine: the task holds the block, the
     engine gets a live client that is closed when it returns.
 
-    Example:
+    Examples:
         ```python
         @task
         def fetch_metadata(credentials, metadata_type, fields="id,name"):
@@ -129,7 +129,7 @@ def run_engine(
         ```
     """
 
-    async def run() -> T:
+    async def run() -> _T:
         async with credentials.get_async_client() as client:
             return await engine(client, *args, **kwargs)
 
@@ -139,7 +139,7 @@ def run_engine(
 class Stopwatch:
     """Measure a flow body's wall time.
 
-    Example:
+    Examples:
         >>> watch = Stopwatch()
         >>> watch.elapsed >= 0
         True

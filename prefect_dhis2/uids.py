@@ -3,7 +3,7 @@
 A DHIS2 UID is 11 characters, a letter followed by ten letters or digits
 (`CodeGenerator.UID_REGEXP` in dhis2-core).
 
-Example:
+Examples:
     >>> from prefect_dhis2.uids import is_valid_uid, generate_uid
     >>> is_valid_uid("ImspTQPwCqd")
     True
@@ -54,7 +54,7 @@ def validate_uid(value: str, what: str = "UID") -> str:
     Raises:
         ValueError: If `value` is not an 11-character DHIS2 UID.
 
-    Example:
+    Examples:
         >>> validate_uid("fbfJHSPpUQD", "data element")
         'fbfJHSPpUQD'
     """

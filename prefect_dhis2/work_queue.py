@@ -11,7 +11,7 @@ by an acquire races with itself, and the Prefect server answers such a denied ac
 with a `Retry-After` of about one average slot occupancy, which would leave the worker
 idle for seconds. After `hold_s` the slot is released so that other runs get their turn.
 
-Example:
+Examples:
     ```python
     async def fetch(shard):
         ...
@@ -31,7 +31,7 @@ from typing import Any, Generic, TypeVar
 
 __all__ = ["DEFAULT_HOLD_S", "SlotFactory", "WorkQueue", "run_queue"]
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 SlotFactory = Callable[[], AbstractAsyncContextManager[Any]]
 """Makes the context manager a worker holds while it works (one slot of a budget)."""
@@ -40,30 +40,30 @@ DEFAULT_HOLD_S = 20.0
 """How long a worker may keep its slot across consecutive items."""
 
 
-class WorkQueue(Generic[T]):
+class WorkQueue(Generic[_T]):
     """Items to work on; a handler may add more (e.g. the halves of a split shard).
 
-    Example:
+    Examples:
         >>> queue = WorkQueue(["a"])
         >>> queue.add("b")
         >>> queue.take_nowait(), queue.take_nowait(), queue.take_nowait()
         ('a', 'b', None)
     """
 
-    def __init__(self, items: Iterable[T] = ()) -> None:
-        self._items: deque[T] = deque()
+    def __init__(self, items: Iterable[_T] = ()) -> None:
+        self._items: deque[_T] = deque()
         self._pending = 0  # added and not finished
         self._changed = asyncio.Event()
         for item in items:
             self.add(item)
 
-    def add(self, item: T) -> None:
+    def add(self, item: _T) -> None:
         """Queue one more item."""
         self._pending += 1
         self._items.append(item)
         self._changed.set()
 
-    def take_nowait(self) -> T | None:
+    def take_nowait(self) -> _T | None:
         """The next queued item, or None when none is queued right now."""
         return self._items.popleft() if self._items else None
 
@@ -72,7 +72,7 @@ class WorkQueue(Generic[T]):
         self._pending -= 1
         self._changed.set()
 
-    async def take(self) -> T | None:
+    async def take(self) -> _T | None:
         """The next item, waiting for one; None once every item is done."""
         while True:
             if self._items:
@@ -88,8 +88,8 @@ def _no_slot() -> AbstractAsyncContextManager[Any]:
 
 
 async def run_queue(
-    queue: WorkQueue[T] | Iterable[T],
-    handle: Callable[[T], Awaitable[None]],
+    queue: WorkQueue[_T] | Iterable[_T],
+    handle: Callable[[_T], Awaitable[None]],
     *,
     workers: int,
     slot: SlotFactory | None = None,
@@ -106,7 +106,7 @@ async def run_queue(
             beyond `workers`.
         hold_s: Longest time a worker keeps its slot across consecutive items.
 
-    Example:
+    Examples:
         >>> import asyncio
         >>> done = []
         >>> async def handle(item):

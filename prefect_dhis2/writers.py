@@ -4,7 +4,7 @@ Every writer writes to a temporary file next to the target and renames it into
 place only when the writer is closed without error, so an interrupted export
 never leaves a file that looks complete.
 
-Example:
+Examples:
     >>> import tempfile, pathlib
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "units.csv"
     >>> columns = [Column("id", "string"), Column("level", "int")]
@@ -31,7 +31,9 @@ from typing import Any, Literal, Protocol, Self
 __all__ = [
     "Column",
     "ColumnType",
+    "CsvTableWriter",
     "GeoJsonWriter",
+    "ParquetTableWriter",
     "TableFormat",
     "TableWriter",
     "default_table_formats",
@@ -112,7 +114,7 @@ def resolve_output_dir(output_dir: str | os.PathLike[str] | None, prefix: str) -
     Raises:
         PermissionError: If the directory cannot be written, before any request.
 
-    Example:
+    Examples:
         >>> resolve_output_dir(None, "dhis2-export").name.startswith("dhis2-export-")
         True
     """
@@ -143,7 +145,7 @@ def resolve_table_formats(formats: Sequence[str] | None) -> list[str]:
         ValueError: For an unknown format, before any request.
         ImportError: When Parquet is asked for and pyarrow is missing.
 
-    Example:
+    Examples:
         >>> resolve_table_formats(["parquet"])
         ['csv', 'parquet']
     """
@@ -356,7 +358,7 @@ def write_table(
 def extend_bbox(box: list[float], coordinates: Any) -> None:
     """Grow `box` (`[west, south, east, north]`) to cover GeoJSON `coordinates` of any depth.
 
-    Example:
+    Examples:
         >>> box = [math.inf, math.inf, -math.inf, -math.inf]
         >>> extend_bbox(box, [[[-13.0, 7.0], [-12.0, 7.5]]])
         >>> box
@@ -378,7 +380,7 @@ class GeoJsonWriter(_AtomicFile):
 
     Coordinates are written as given (DHIS2 uses lon/lat, as GeoJSON does).
 
-    Example:
+    Examples:
         >>> import tempfile, pathlib, json
         >>> out = pathlib.Path(tempfile.mkdtemp()) / "ou.geojson"
         >>> with GeoJsonWriter(out) as geo:

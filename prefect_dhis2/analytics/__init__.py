@@ -17,8 +17,9 @@ Python over an `AsyncDhis2Client` and needs no Prefect server:
   block; cached on the server's analytics freshness; one host-wide concurrency
   budget) and `ResultStoreShardCache`.
 
-Example:
-    >>> from prefect_dhis2.analytics import AnalyticsQuery, plan_shards
+Examples:
+    >>> from prefect_dhis2.analytics import AnalyticsQuery
+    >>> from prefect_dhis2.analytics.shards import plan_shards
     >>> query = AnalyticsQuery(data_items=["fbfJHSPpUQD"], org_units=["ImspTQPwCqd"],
     ...     periods=["2024Q1", "2024Q2"])
     >>> [s.periods for s in plan_shards(query, max_rows=1)]
@@ -35,20 +36,12 @@ from prefect_dhis2.analytics.extract import (
     AnalyticsExtract,
     AnalyticsExtractionError,
     AnalyticsExtractSummary,
-    ShardCache,
     ShardFailure,
     afetch_analytics_table,
-    analytics_cache_key,
-    analytics_freshness,
 )
 from prefect_dhis2.analytics.query import AnalyticsQuery
-from prefect_dhis2.analytics.shards import Shard, ShardTooLargeError, bisect_shard, plan_shards
-from prefect_dhis2.analytics.tables import (
-    AnalyticsTableSummary,
-    summarise_table,
-    write_analytics_table,
-)
-from prefect_dhis2.analytics.tasks import ResultStoreShardCache, fetch_analytics_table
+from prefect_dhis2.analytics.tables import AnalyticsTableSummary, write_analytics_table
+from prefect_dhis2.analytics.tasks import fetch_analytics_table
 from prefect_dhis2.analytics.tidy import tidy_columns, tidy_rows
 from prefect_dhis2.client import AsyncDhis2Client as _AsyncDhis2Client
 
@@ -59,18 +52,9 @@ __all__ = [
     "AnalyticsExtractionError",
     "AnalyticsQuery",
     "AnalyticsTableSummary",
-    "ResultStoreShardCache",
-    "Shard",
-    "ShardCache",
     "ShardFailure",
-    "ShardTooLargeError",
     "afetch_analytics_table",
-    "analytics_cache_key",
-    "analytics_freshness",
-    "bisect_shard",
     "fetch_analytics_table",
-    "plan_shards",
-    "summarise_table",
     "tidy_columns",
     "tidy_rows",
     "write_analytics_table",
@@ -95,6 +79,10 @@ async def _extract_analytics(
 _moved = _deprecated_names(
     __name__,
     {
+        "ResultStoreShardCache": "prefect_dhis2.analytics.tasks",
+        "ShardCache": "prefect_dhis2.analytics.extract",
+        "analytics_cache_key": "prefect_dhis2.analytics.extract",
+        "analytics_freshness": "prefect_dhis2.analytics.extract",
         "MIN_SHARD_ROWS": "prefect_dhis2.analytics.extract",
         "SPLIT_ERROR_CODES": "prefect_dhis2.analytics.extract",
     },

@@ -25,7 +25,7 @@ the ones that failed. `analytics_cache_key` is the key of a whole extraction:
 the instance, the user, the canonical request and the freshness, never a secret.
 The Prefect task over this engine is `prefect_dhis2.analytics.fetch_analytics_table`.
 
-Example:
+Examples:
     ```python
     from prefect_dhis2 import Dhis2Credentials
     from prefect_dhis2.analytics import AnalyticsQuery, afetch_analytics_table
@@ -140,7 +140,7 @@ class AnalyticsExtractSummary(BaseModel):
         probe_requests: `skipData` requests made to resolve periods and org units.
         duration_s: Wall time of the extraction.
 
-    Example:
+    Examples:
         >>> extract = AnalyticsExtract(base_url="https://dhis2.example.org",
         ...     headers=["dx", "value"], rows=[["fbfJHSPpUQD", "1"]], shards_fetched=1)
         >>> AnalyticsExtractSummary.model_validate(extract).model_dump()["shards_fetched"]
@@ -461,7 +461,7 @@ async def afetch_analytics_table(
     Raises:
         Dhis2AuthenticationError: If DHIS2 refuses the credentials.
 
-    Example:
+    Examples:
         ```python
         async with credentials.get_async_client() as client:
             extract = await afetch_analytics_table(client, query, max_rows=50_000)
@@ -582,7 +582,7 @@ def analytics_cache_key(
     The user's id is part of the key because DHIS2 shows each user the data
     of their own org units; no secret is.
 
-    Example:
+    Examples:
         >>> from prefect_dhis2.models import ServerInfo
         >>> info = ServerInfo.model_validate({"version": "2.40.3",
         ...     "serverDate": "2024-06-15T10:00:00.000",

@@ -12,7 +12,7 @@ It is pure: rendering (`to_params`, `to_query_string`, `url`), cache keys
 (`canonical_key`, relative periods resolved at a date) and size estimates
 (`estimated_rows`, `url_length`) need no network.
 
-Example:
+Examples:
     >>> from datetime import date
     >>> q = AnalyticsQuery(
     ...     data_items=["fbfJHSPpUQD", "cYeuwXTCPkU"],
@@ -86,7 +86,7 @@ def validate_data_item(item: str) -> str:
     Raises:
         ValueError: If `item` has none of those forms.
 
-    Example:
+    Examples:
         >>> validate_data_item("fbfJHSPpUQD.*")
         'fbfJHSPpUQD.*'
     """
@@ -105,7 +105,7 @@ def validate_org_unit_item(item: str) -> str:
     Raises:
         ValueError: If `item` has none of those forms.
 
-    Example:
+    Examples:
         >>> validate_org_unit_item("LEVEL-3")
         'LEVEL-3'
     """
@@ -131,7 +131,7 @@ def validate_period_item(item: str) -> str:
     Raises:
         ValueError: Naming the item and what is wrong with it.
 
-    Example:
+    Examples:
         >>> validate_period_item("2024-01"), validate_period_item("THIS_YEAR")
         ('202401', 'THIS_YEAR')
     """
@@ -233,7 +233,7 @@ class AnalyticsQuery(BaseModel):
         indicator_ids: UIDs known to be indicators. Used only for the local
             "single indicator as filter" check (E7108); never sent.
 
-    Example:
+    Examples:
         >>> AnalyticsQuery(
         ...     data_items="fbfJHSPpUQD", periods=["2024"], filters=["ou:ImspTQPwCqd"],
         ...     dimensions={"co": []}, display_property="SHORTNAME",
@@ -436,7 +436,7 @@ class AnalyticsQuery(BaseModel):
         `dimension_order`), then filters, the date range and every flag that is
         set (camelCase names, booleans as `true`/`false`).
 
-        Example:
+        Examples:
             >>> AnalyticsQuery(data_items=["fbfJHSPpUQD"], start_date=date(2024, 1, 1),
             ...     end_date=date(2024, 3, 31), include_num_den=False).to_params()
             ... # doctest: +NORMALIZE_WHITESPACE
@@ -501,7 +501,7 @@ class AnalyticsQuery(BaseModel):
     def url(self, base_url: str, *, strict_encoding: bool = False) -> str:
         """The full request URL for the server at `base_url` (with or without `/api`).
 
-        Example:
+        Examples:
             >>> AnalyticsQuery(data_items="fbfJHSPpUQD", periods="2024").url(
             ...     "https://play.dhis2.org/40/")
             'https://play.dhis2.org/40/api/analytics?dimension=dx:fbfJHSPpUQD&dimension=pe:2024'
@@ -587,7 +587,7 @@ class AnalyticsQuery(BaseModel):
     def canonical_key(self, at: date | None = None, financial_year_start: str = "October") -> str:
         """A SHA-256 hex digest of `canonical_form`, for cache keys.
 
-        Example:
+        Examples:
             >>> a = AnalyticsQuery(data_items=["cYeuwXTCPkU", "fbfJHSPpUQD"], periods=["LAST_YEAR"])
             >>> b = AnalyticsQuery(data_items=["fbfJHSPpUQD", "cYeuwXTCPkU"], periods=["2021"])
             >>> a.canonical_key(date(2022, 6, 1)) == b.canonical_key()
@@ -625,7 +625,7 @@ class AnalyticsQuery(BaseModel):
         Raises:
             ValueError: Naming the first item whose size is needed and not given.
 
-        Example:
+        Examples:
             >>> q = AnalyticsQuery(data_items=["fbfJHSPpUQD"], org_units=["LEVEL-4"],
             ...     periods=["202401", "202402"], dimensions={"co": []})
             >>> q.estimated_rows({4: 1000}, item_sizes={"co": 4})
@@ -690,7 +690,7 @@ class AnalyticsQuery(BaseModel):
     def replace(self, **changes: Any) -> AnalyticsQuery:
         """Return a validated copy with some fields changed (e.g. a shard's periods).
 
-        Example:
+        Examples:
             >>> q = AnalyticsQuery(data_items="fbfJHSPpUQD", periods=["2023", "2024"])
             >>> q.replace(periods=["2024"]).to_query_string()
             'dimension=dx:fbfJHSPpUQD&dimension=pe:2024'

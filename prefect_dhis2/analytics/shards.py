@@ -18,7 +18,7 @@ cut into shards. This module plans those shards, purely:
 Shards partition the item lists, so their results are disjoint and their
 union is the result of the whole request.
 
-Example:
+Examples:
     >>> from prefect_dhis2.analytics.query import AnalyticsQuery
     >>> q = AnalyticsQuery(data_items=["fbfJHSPpUQD", "cYeuwXTCPkU"], org_units=["LEVEL-4"],
     ...                    periods=[f"2023{m:02d}" for m in range(1, 13)])
@@ -86,7 +86,7 @@ class Shard:
     def query(self, base: AnalyticsQuery) -> AnalyticsQuery:
         """The analytics query of this shard: `base` with the shard's items.
 
-        Example:
+        Examples:
             >>> q = AnalyticsQuery(data_items=["fbfJHSPpUQD"], periods=["2024"])
             >>> shard_of(q).query(q).to_query_string()
             'dimension=dx:fbfJHSPpUQD&dimension=pe:2024'
@@ -146,7 +146,7 @@ def estimate_rows(
     (`{"LEVEL-4": 1166}`); other items count one. Extra dimensions (`co`)
     count their items, or `weights[dim]` when given without items.
 
-    Example:
+    Examples:
         >>> q = AnalyticsQuery(data_items=["fbfJHSPpUQD"], org_units=["LEVEL-2"],
         ...                    periods=["2024Q1", "2024Q2"])
         >>> estimate_rows(q, {"LEVEL-2": 13})
@@ -357,7 +357,7 @@ def bisect_shard(shard: Shard, query: AnalyticsQuery, *, by: str = "rows") -> li
     Raises:
         ShardTooLargeError: If every axis has a single item.
 
-    Example:
+    Examples:
         >>> q = AnalyticsQuery(data_items=["fbfJHSPpUQD", "cYeuwXTCPkU"], periods=["2024"])
         >>> [s.data_items for s in bisect_shard(shard_of(q), q)]
         [('fbfJHSPpUQD',), ('cYeuwXTCPkU',)]

@@ -6,7 +6,7 @@ pass over the rows). `summarise_table` reads the same rows once for what a repor
 shows: row and column counts, the distinct data items, org units and periods with
 values, and one summary row per data item.
 
-Example:
+Examples:
     >>> from prefect_dhis2.analytics.extract import AnalyticsExtract
     >>> extract = AnalyticsExtract(base_url="https://dhis2.example.org",
     ...     headers=["dx", "ou", "pe", "value"],
@@ -66,7 +66,7 @@ def write_analytics_table(
 ) -> dict[str, str]:
     """Write an extract as a tidy table in each format; returns `{"<stem>_<fmt>": path}`.
 
-    Example:
+    Examples:
         ```python
         files = write_analytics_table(extract, "exports", ["csv", "parquet"])
         ```
@@ -90,7 +90,7 @@ def write_analytics_table(
 def summarise_extract(extract: AnalyticsExtract) -> list[dict[str, Any]]:
     """One summary row per data item: rows, org units, periods, total and range of values.
 
-    Example:
+    Examples:
         >>> e = AnalyticsExtract(base_url="x", headers=["dx", "ou", "pe", "value"],
         ...     rows=[["a", "o1", "202401", "2.0"], ["a", "o2", "202401", "3.5"]],
         ...     names={"a": "ANC"})
@@ -103,7 +103,7 @@ def summarise_extract(extract: AnalyticsExtract) -> list[dict[str, Any]]:
 def summarise_table(extract: AnalyticsExtract) -> AnalyticsTableSummary:
     """The tidy table of `extract` in numbers, and its per data item rows, in one pass.
 
-    Example:
+    Examples:
         >>> e = AnalyticsExtract(base_url="x", headers=["dx", "pe", "value"],
         ...     rows=[["a", "202401", "1"], ["b", "202401", "2"], ["b", "202402", "4"]])
         >>> table = summarise_table(e)

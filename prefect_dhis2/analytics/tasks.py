@@ -10,7 +10,7 @@ finished ones are kept in Prefect's result store (`ResultStoreShardCache`), so t
 re-run after the failure only requests the ones that failed, and a table artifact
 lists the failed shards.
 
-Example:
+Examples:
     ```python
     from prefect_dhis2 import Dhis2Credentials
     from prefect_dhis2.analytics import AnalyticsQuery, fetch_analytics_table
@@ -54,7 +54,7 @@ __all__ = ["ResultStoreShardCache", "fetch_analytics_table"]
 class ResultStoreShardCache:
     """A `ShardCache` in Prefect's result store (the run's result storage).
 
-    Example:
+    Examples:
         ```python
         cache = ResultStoreShardCache()  # inside a flow or task run
         ```
@@ -157,7 +157,7 @@ def fetch_analytics_table(
         AnalyticsExtractionError: If some shards failed (after the ones that
             succeeded were stored).
 
-    Example:
+    Examples:
         ```python
         from prefect import flow
 

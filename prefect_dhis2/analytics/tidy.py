@@ -7,7 +7,7 @@ period, the value as a number and, with `includeNumDen`, the numerator,
 denominator and factor. `tidy_columns` gives the matching typed columns for
 `prefect_dhis2.writers`.
 
-Example:
+Examples:
     >>> headers = ["dx", "ou", "pe", "value"]
     >>> names = {"fbfJHSPpUQD": "ANC 1st visit", "ImspTQPwCqd": "Sierra Leone"}
     >>> rows = [["fbfJHSPpUQD", "ImspTQPwCqd", "2024Q1", "12.0"]]

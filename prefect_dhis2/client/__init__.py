@@ -2,6 +2,15 @@
 
 Both share one I/O-free core (`prefect_dhis2.client._core`): request building,
 retry decisions, paging and response parsing.
+
+Examples:
+    Against a DHIS2 instance (here `dhis2`, the package's emulator):
+
+    >>> with dhis2.credentials().get_client() as client:
+    ...     info = client.get_server_info()
+    ...     units = client.fetch_metadata("organisationUnits", filters=["level:eq:2"])
+    >>> info.version.minor, len(units)
+    (40, 13)
 """
 
 from prefect_dhis2.client._core import MAINTENANCE_TASKS, ClientSettings, RetryPolicy

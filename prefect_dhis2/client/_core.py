@@ -138,7 +138,7 @@ class RetryPolicy:
         budget_s: The longest time, in seconds, one request may spend
             retrying, counted from its first attempt.
 
-    Example:
+    Examples:
         >>> policy = RetryPolicy(max_retries=3, backoff_base=1.0)
         >>> policy.retry_after_seconds("7")
         7.0
@@ -452,7 +452,7 @@ def validate_endpoint(endpoint: str) -> str:
 def validate_filter(expression: str) -> str:
     """Check a metadata filter (`property:operator[:value]`) before any request.
 
-    Example:
+    Examples:
         >>> validate_filter("level:eq:2")
         'level:eq:2'
 
@@ -1071,26 +1071,22 @@ class ClientCore:
         return self._model(AnalyticsGrid, data, operation, "analytics grid")
 
     def parse_import_summary(self, data: Any, operation: Operation) -> ImportSummary:
-        payload = _import_payload(data)
-        if payload is None:
-            raise self._error(
-                Dhis2ResponseFormatError,
-                operation,
-                None,
-                "the answer carries no ImportSummary",
-            )
-        return self._model(ImportSummary, payload, operation, "import summary")
+        return self._import_model(ImportSummary, data, operation)
 
     def parse_import_report(self, data: Any, operation: Operation) -> ImportReport:
+        return self._import_model(ImportReport, data, operation)
+
+    def _import_model(self, model: type[M], data: Any, operation: Operation) -> M:
+        """The ImportSummary or ImportReport inside any DHIS2 version's envelope."""
         payload = _import_payload(data)
         if payload is None:
             raise self._error(
                 Dhis2ResponseFormatError,
                 operation,
                 None,
-                "the answer carries no ImportReport",
+                f"the answer carries no {model.__name__}",
             )
-        return self._model(ImportReport, payload, operation, "import report")
+        return self._model(model, payload, operation, model.__name__)
 
     def job_reference(self, data: Any, operation: Operation) -> tuple[str, str]:
         """The (job type, job id) of an `async=true` answer."""

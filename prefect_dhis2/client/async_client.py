@@ -48,7 +48,7 @@ class AsyncDhis2Client:
         settings: Where and how to connect.
         transport: An httpx async transport (for tests and proxies); optional.
 
-    Example:
+    Examples:
         ```python
         from prefect_dhis2 import Dhis2Credentials
 

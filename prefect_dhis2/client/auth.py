@@ -19,7 +19,7 @@ class ApiTokenAuth(httpx.Auth):
     Args:
         token: The token, plain or as a `SecretStr`.
 
-    Example:
+    Examples:
         >>> auth = ApiTokenAuth("d2p_example")
         >>> repr(auth)
         'ApiTokenAuth(token=**********)'

@@ -53,7 +53,7 @@ class Dhis2Error(Exception):
         dhis2_message: DHIS2's own `message`, when it sent one.
         hint: What to do about it.
 
-    Example:
+    Examples:
         >>> err = Dhis2Error("boom", base_url="https://x.org", method="GET",
         ...                  endpoint="/api/me", status_code=500)
         >>> str(err)

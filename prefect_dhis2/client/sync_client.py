@@ -45,7 +45,7 @@ class Dhis2Client:
         settings: Where and how to connect.
         transport: An httpx transport (for tests and proxies); optional.
 
-    Example:
+    Examples:
         ```python
         from prefect_dhis2 import Dhis2Credentials
 
@@ -213,7 +213,7 @@ class Dhis2Client:
         Returns:
             The records as dicts, in server order.
 
-        Example:
+        Examples:
             ```python
             levels = client.fetch_metadata("organisationUnitLevels", fields="level,name")
             ```
@@ -287,7 +287,7 @@ class Dhis2Client:
     ) -> list[dict[str, Any]]:
         """Fetch organisation units by code, in URL-sized batches.
 
-        Example:
+        Examples:
             ```python
             units = client.fetch_organisation_units_by_code(["OU_559", "OU_167"])
             ```

@@ -15,7 +15,7 @@ Everything but `tasks.py` is plain Python over a live `AsyncDhis2Client` (no Pre
 - `tasks.py`: the Prefect tasks `import_data_values` and `fetch_data_values` (they take
   the `Dhis2Credentials` block), their artifacts and the read cache.
 
-Example:
+Examples:
     ```python
     from prefect_dhis2 import Dhis2Credentials
     from prefect_dhis2.data_values import import_data_values
@@ -43,7 +43,6 @@ from prefect_dhis2.data_values.imports import (
     DataValuesImportResult,
     aimport_data_values,
 )
-from prefect_dhis2.data_values.report import write_conflicts_csv
 from prefect_dhis2.data_values.rows import (
     InvalidDataValuesError,
     read_data_values_file,
@@ -66,7 +65,6 @@ __all__ = [
     "read_data_values_file",
     "validate_data_value_rows",
     "validate_value_types",
-    "write_conflicts_csv",
 ]
 
 __getattr__ = _deprecated_names(

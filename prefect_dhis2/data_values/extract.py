@@ -5,7 +5,7 @@ date range, org units (with their children) and `lastUpdated` for incremental pu
 cut into chunks of org units and periods that run concurrently; values read twice
 (overlapping org units) are kept once.
 
-Example:
+Examples:
     ```python
     async with Dhis2Credentials.load("BLOCK_NAME").get_async_client() as client:
         extract = await afetch_data_values(
@@ -89,7 +89,7 @@ async def afetch_data_values(
     Raises:
         ValueError: Before any request, for invalid UIDs, periods or a missing selection.
 
-    Example:
+    Examples:
         ```python
         async with credentials.get_async_client() as client:
             extract = await afetch_data_values(

@@ -17,7 +17,7 @@
    mapped back to the input row it belongs to (chunk offset + index), and the result
    says exactly how many values were imported, updated, ignored, deleted and rejected.
 
-Example:
+Examples:
     ```python
     async with Dhis2Credentials.load("BLOCK_NAME").get_async_client() as client:
         result = await aimport_data_values(client, rows, dry_run=False)
@@ -155,7 +155,7 @@ class DataValuesImportResult(BaseModel):
         Raises:
             DataValuesImportError: Saying what was and was not written.
 
-        Example:
+        Examples:
             >>> result = DataValuesImportResult(dry_run=False, rows=10, imported=4, not_sent=6,
             ...     failed_chunks=[ChunkFailure(chunk=1, first_row=5, rows=6,
             ...                                 error="Dhis2ServerError", message="503")])
@@ -351,7 +351,7 @@ async def aimport_data_values(
     Raises:
         InvalidDataValuesError: Before any write, when rows are invalid.
 
-    Example:
+    Examples:
         ```python
         async with credentials.get_async_client() as client:
             result = await aimport_data_values(client, rows, dry_run=False)

@@ -2,7 +2,7 @@
 
 No Prefect: the tasks publish these as artifacts, the flow writes the file.
 
-Example:
+Examples:
     >>> from prefect_dhis2.data_values.imports import DataValuesImportResult
     >>> print(import_summary_markdown(DataValuesImportResult(dry_run=True, rows=2, chunks=1,
     ...                                                      imported=2)))
@@ -60,7 +60,7 @@ _COUNTS: tuple[tuple[str, str], ...] = (
 def import_summary_line(result: DataValuesImportResult) -> str:
     """The import's counts in one line (for logs).
 
-    Example:
+    Examples:
         >>> from prefect_dhis2.data_values.imports import DataValuesImportResult
         >>> import_summary_line(DataValuesImportResult(dry_run=False, imported=3, ignored=1))
         'Import: 3 imported, 0 updated, 1 ignored, 0 deleted, 0 rejected, 0 not sent'
@@ -98,7 +98,7 @@ def write_conflicts_csv(
 ) -> Path:
     """Write the conflicts, each with its input row, to a CSV file; returns its path.
 
-    Example:
+    Examples:
         ```python
         write_conflicts_csv(directory / "conflicts.csv", result.conflicts)
         ```

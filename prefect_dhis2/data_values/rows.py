@@ -5,7 +5,7 @@ Rows use DHIS2's names (`dataElement`, `period`, `orgUnit`, `categoryOptionCombo
 and invalid periods fail with the row number before any request; `validate_value_types`
 checks the values of numeric data elements against their DHIS2 `valueType`.
 
-Example:
+Examples:
     >>> rows = [normalise_row({"dataElement": "fbfJHSPpUQD", "period": "202401",
     ...                        "orgUnit": "ImspTQPwCqd", "value": 12, "comment": " "})]
     >>> rows
@@ -91,7 +91,7 @@ def normalise_row(raw: Mapping[str, Any]) -> dict[str, Any]:
 
     `followUp` is read as `followup` and made a bool.
 
-    Example:
+    Examples:
         >>> normalise_row({"dataElement": " fbfJHSPpUQD ", "value": 3, "followUp": "TRUE"})
         {'dataElement': 'fbfJHSPpUQD', 'value': '3', 'followup': True}
     """
@@ -122,7 +122,7 @@ def read_data_values_file(path: str | Path) -> list[dict[str, Any]]:
             JSON is not data values.
         FileNotFoundError: If `path` does not exist.
 
-    Example:
+    Examples:
         ```python
         rows = read_data_values_file("anc_2024.csv")
         ```
@@ -170,7 +170,7 @@ def validate_data_value_rows(rows: Sequence[Mapping[str, Any]], source: str = "i
     Raises:
         InvalidDataValuesError: Listing each bad row (1-based) and what is wrong.
 
-    Example:
+    Examples:
         >>> validate_data_value_rows([{"dataElement": "fbfJHSPpUQD", "period": "2024W60",
         ...     "orgUnit": "ImspTQPwCqd", "value": "3"}])
         Traceback (most recent call last):
@@ -240,7 +240,7 @@ def validate_value_types(
     Raises:
         InvalidDataValuesError: Naming each bad row, its data element and value.
 
-    Example:
+    Examples:
         >>> validate_value_types([{"dataElement": "fbfJHSPpUQD", "value": "twelve"}],
         ...                      {"fbfJHSPpUQD": "NUMBER"})
         Traceback (most recent call last):

@@ -4,7 +4,7 @@ Each task takes the `Dhis2Credentials` block (never a live client), opens an asy
 client and calls the engine: `aimport_data_values` (`imports.py`) under the host's
 Prefect global concurrency limit, or `afetch_data_values` (`extract.py`).
 
-Example:
+Examples:
     ```python
     from prefect import flow
 
@@ -102,7 +102,7 @@ def import_data_values(
     Raises:
         InvalidDataValuesError: Before any write, naming the bad rows.
 
-    Example:
+    Examples:
         ```python
         result = import_data_values(credentials, "values.csv", dry_run=False)
         assert result.status != "ERROR"
@@ -184,7 +184,7 @@ def fetch_data_values(
     end of the last closed period, or the time of the previous incremental
     pull); the key is the instance URL, the sorted request and that token.
 
-    Example:
+    Examples:
         ```python
         extract = fetch_data_values(credentials, ["ImspTQPwCqd"], data_sets=["BfMAe6Itzgt"],
                                     periods=["202401"], children=True)

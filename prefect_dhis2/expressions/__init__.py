@@ -5,7 +5,7 @@ DHIS2's expression language (`#{dataElement.categoryOptionCombo}`, `C{constant}`
 `if(...)`, ...). This package parses them with a hand-written parser that follows
 DHIS2's grammar, and builds reports on top of the typed syntax tree.
 
-Example:
+Examples:
     >>> from prefect_dhis2.expressions import parse_expression, render_expression
     >>> tree = parse_expression("#{fbfJHSPpUQD.pq2XI5kz2BY} + #{fbfJHSPpUQD.PT59n8BQbqM}")
     >>> render_expression(tree)

@@ -115,7 +115,7 @@ class ComplexityBins:
     A score ``<= trivial_max`` is "trivial", ``<= simple_max`` "simple",
     ``<= moderate_max`` "moderate", anything above "complex".
 
-    Example:
+    Examples:
         >>> bins = ComplexityBins()
         >>> bins.classify(1), bins.classify(5), bins.classify(12), bins.classify(40)
         ('trivial', 'simple', 'moderate', 'complex')
@@ -266,7 +266,7 @@ def analyze_expression(
     Raises:
         ValueError: For an unknown `context` (never for bad expression text).
 
-    Example:
+    Examples:
         >>> a = analyze_expression("#{fbfJHSPpUQD.pq2XI5kz2BY}+#{fbfJHSPpUQD.PT59n8BQbqM}")
         >>> a.valid, a.operand_count, a.simple_score, a.complexity
         (True, 2, 3, 'simple')
@@ -346,7 +346,7 @@ def nesting_depth(tree: Expression) -> int:
     Counts function/dot-function argument lists and the grouping parentheses
     that precedence requires; items' braces do not count.
 
-    Example:
+    Examples:
         >>> nesting_depth(parse_expression("((#{fbfJHSPpUQD}))"))
         0
         >>> nesting_depth(parse_expression("if(isNull(#{fbfJHSPpUQD}),0,1)"))

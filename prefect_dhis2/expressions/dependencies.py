@@ -42,7 +42,7 @@ def expression_dependencies(
     Raises:
         ExpressionSyntaxError: If `expression` is text that does not parse.
 
-    Example:
+    Examples:
         >>> expression_dependencies("#{fbfJHSPpUQD.pq2XI5kz2BY}/C{bWtSzNmVjfv}").constants
         ['bWtSzNmVjfv']
     """
@@ -110,7 +110,7 @@ def data_set_elements_from_metadata(data_sets: Iterable[Any]) -> dict[str, set[s
     Reads ``dataSetElements[].dataElement.id`` (the shape of
     ``/api/dataSets?fields=id,dataSetElements[dataElement[id]]``).
 
-    Example:
+    Examples:
         >>> data_set_elements_from_metadata(
         ...     [{"id": "QX4ZTUbOt3a", "dataSetElements": [{"dataElement": {"id": "fbfJHSPpUQD"}}]}])
         {'QX4ZTUbOt3a': {'fbfJHSPpUQD'}}
@@ -134,7 +134,7 @@ class DependencyGraph:
         data_set_elements: Data set UID -> its data element UIDs (see
             `data_set_elements_from_metadata`); needed for `data_sets_of`.
 
-    Example:
+    Examples:
         >>> graph = DependencyGraph(
         ...     [{"id": "Uvn6LCg7dVU", "numerator": "#{fbfJHSPpUQD}+#{cYeuwXTCPkU}",
         ...       "denominator": "1"},
@@ -249,7 +249,7 @@ def find_missing_references(
         numerator first; a side that does not parse gives one
         ``invalid_expression`` entry.
 
-    Example:
+    Examples:
         >>> missing = find_missing_references(
         ...     [{"id": "Uvn6LCg7dVU", "numerator": "#{fbfJHSPpUQD}", "denominator": "C{xxxxxxxxxxx}"}],
         ...     {"fbfJHSPpUQD"})

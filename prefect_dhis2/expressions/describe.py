@@ -67,7 +67,7 @@ def describe_expression(text_or_tree: str | Expression, names: Mapping[str, str]
     Raises:
         ExpressionSyntaxError: If the text is not a valid expression.
 
-    Example:
+    Examples:
         >>> names = {"fbfJHSPpUQD": "ANC 1st visit", "pq2XI5kz2BY": "Fixed",
         ...          "xxx00000001": "Population"}
         >>> describe_expression("#{fbfJHSPpUQD.pq2XI5kz2BY} / C{xxx00000001}", names)
@@ -81,7 +81,7 @@ def describe_expression_details(
 ) -> ExpressionDescription:
     """Like `describe_expression`, also reporting UIDs that had no name.
 
-    Example:
+    Examples:
         >>> d = describe_expression_details("#{fbfJHSPpUQD}+#{cYeuwXTCPkU}",
         ...                                 {"fbfJHSPpUQD": "ANC 1st visit"})
         >>> d.description, d.unknown_uids
@@ -131,7 +131,7 @@ def describe_item(
         names: UID -> name.
         unknown: If given, UIDs without a name are added to it (as keys).
 
-    Example:
+    Examples:
         >>> describe_item(Item(ItemKind.REPORTING_RATE, ("QX4ZTUbOt3a", "REPORTING_RATE")),
         ...               {"QX4ZTUbOt3a": "Reproductive Health"})
         'Reproductive Health Reporting rate'

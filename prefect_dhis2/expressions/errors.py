@@ -13,7 +13,7 @@ class ExpressionSyntaxError(ValueError):
         position: 0-based offset into `text` where the problem was found.
         text: The expression that failed to parse.
 
-    Example:
+    Examples:
         >>> from prefect_dhis2.expressions import parse_expression
         >>> try:
         ...     parse_expression("#{fbfJHSPpUQD} +")

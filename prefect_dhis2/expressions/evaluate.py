@@ -103,7 +103,7 @@ def evaluate_expression(
             item whose value was not given, or for a string result.
         ExpressionSyntaxError: If `tree` is text that does not parse.
 
-    Example:
+    Examples:
         >>> values = {"#{fbfJHSPpUQD}": 10.0, "#{cYeuwXTCPkU}": None}
         >>> evaluate_expression("#{fbfJHSPpUQD} + #{cYeuwXTCPkU}", lambda i: values[i.text])
         10.0

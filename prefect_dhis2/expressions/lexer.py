@@ -70,7 +70,7 @@ def tokenize(text: str) -> list[Token]:
         ExpressionSyntaxError: For text that cannot start any token
             (unterminated strings, items or comments, stray characters).
 
-    Example:
+    Examples:
         >>> [kind for kind, _, _ in tokenize("if(#{fbfJHSPpUQD} > 0, 1, 0)")]
         ['func', 'item', 'op', 'num', 'op', 'num', 'op', 'num', 'op', 'end']
     """

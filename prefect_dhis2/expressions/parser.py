@@ -100,7 +100,7 @@ def parse_expression(text: str) -> Expression:
         ExpressionSyntaxError: If `text` is not a valid expression; the error
             carries the 0-based `.position` and a plain-language `.reason`.
 
-    Example:
+    Examples:
         >>> parse_expression("-2^2")
         UnaryOp(op='-', operand=BinaryOp(op='^', left=NumberLiteral(value=2.0), \
 right=NumberLiteral(value=2.0)))
@@ -118,7 +118,7 @@ directly by '(' (DHIS2 function names include the parenthesis: write 'if(') (at 
 def decode_string(token: str) -> str:
     """Decode a quoted string token (Java escapes) into its value.
 
-    Example:
+    Examples:
         >>> decode_string(r"'it\\'s'")
         "it's"
     """

@@ -49,7 +49,7 @@ def render_expression(tree: Expression) -> str:
         ValueError: For trees the language cannot express (a negative or NaN
             number literal: write negation as ``UnaryOp("-", ...)``).
 
-    Example:
+    Examples:
         >>> from prefect_dhis2.expressions import parse_expression
         >>> render_expression(parse_expression("( #{fbfJHSPpUQD} + 1 ) * 2 and not true"))
         '(#{fbfJHSPpUQD}+1)*2&&!true'
@@ -71,7 +71,7 @@ def precedence(node: Expression) -> int:
 def format_number(value: float) -> str:
     """Write a non-negative number as a DHIS2 numeric literal.
 
-    Example:
+    Examples:
         >>> format_number(3.0), format_number(0.25), format_number(1e-7)
         ('3', '0.25', '1e-07')
     """
@@ -87,7 +87,7 @@ def format_number(value: float) -> str:
 def format_string(value: str) -> str:
     """Quote `value` as a single-quoted DHIS2 string literal.
 
-    Example:
+    Examples:
         >>> format_string("it's")
         "'it\\\\'s'"
     """

@@ -6,7 +6,7 @@ and comments are not kept, and operator spellings are normalised (`and` becomes
 `&&`, `or` becomes `||`, `not` becomes `!`). `render_expression` turns a tree back
 into canonical text that parses to the same tree.
 
-Example:
+Examples:
     >>> from prefect_dhis2.expressions import parse_expression
     >>> parse_expression("#{fbfJHSPpUQD} * 2")
     BinaryOp(op='*', left=Item(kind=<ItemKind.DATA_ELEMENT: '#'>, parts=('fbfJHSPpUQD',)), \
@@ -121,7 +121,7 @@ class Item:
             name. `PS_EVENTDATE:UID` has the stage UID as its only part; the
             bracket items (`[days]` ...) have no parts.
 
-    Example:
+    Examples:
         >>> Item(ItemKind.DATA_ELEMENT, ("fbfJHSPpUQD", "pq2XI5kz2BY")).text
         '#{fbfJHSPpUQD.pq2XI5kz2BY}'
     """

@@ -79,7 +79,7 @@ def dhis2_analytics_export(
         include_num_den: Add numerator, denominator and factor columns.
         max_rows: Row budget per shard.
 
-    Example:
+    Examples:
         ```python
         from prefect_dhis2.flows import dhis2_analytics_export
         report = dhis2_analytics_export(org_units=["LEVEL-2"], periods=["LAST_12_MONTHS"],

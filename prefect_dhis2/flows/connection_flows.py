@@ -36,7 +36,7 @@ def dhis2_connection_check(
         credentials: The instance to check (takes precedence over `instance`).
         instance: Name of a saved `Dhis2Credentials` block.
 
-    Example:
+    Examples:
         ```python
         from prefect_dhis2.flows import dhis2_connection_check
         report = dhis2_connection_check(instance="BLOCK_NAME")

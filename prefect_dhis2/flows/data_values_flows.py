@@ -6,11 +6,8 @@ from prefect import flow
 
 from prefect_dhis2._deprecation import deprecated_names
 from prefect_dhis2.credentials import Dhis2Credentials, resolve_credentials
-from prefect_dhis2.data_values import (
-    DataValuesImportResult,
-    import_data_values,
-    write_conflicts_csv,
-)
+from prefect_dhis2.data_values import DataValuesImportResult, import_data_values
+from prefect_dhis2.data_values.report import write_conflicts_csv
 from prefect_dhis2.runtime import Dhis2FlowReport, Stopwatch
 from prefect_dhis2.writers import resolve_output_dir
 
@@ -66,7 +63,7 @@ def dhis2_data_values_import(
         InvalidDataValuesError: Before any request, naming the bad rows.
         DataValuesImportError: After the artifacts, if some chunks could not be sent.
 
-    Example:
+    Examples:
         ```python
         from prefect_dhis2.flows import dhis2_data_values_import
         report = dhis2_data_values_import("anc_2024.csv", dry_run=False, instance="BLOCK_NAME")

@@ -1,6 +1,6 @@
 """The indicator complexity flow: every expression parsed, scored, described and traced.
 
-Example:
+Examples:
     ```python
     from prefect_dhis2.flows import dhis2_indicator_complexity
 
@@ -17,20 +17,21 @@ from prefect.artifacts import create_markdown_artifact
 from prefect_dhis2.credentials import Dhis2Credentials, resolve_credentials
 from prefect_dhis2.expressions import ComplexityBins
 from prefect_dhis2.indicators import (
-    DEPENDENCY_COLUMNS,
-    SCORE_COLUMNS,
     IndicatorDependenciesResult,
     InvalidExpression,
     MissingObjectReference,
     analyze_catalogue_dependencies,
-    complexity_distribution,
-    dependency_rows,
     fetch_expression_catalogue,
     indicator_complexity_markdown,
     score_catalogue,
+)
+from prefect_dhis2.indicators.dependencies import DEPENDENCY_COLUMNS, dependency_rows
+from prefect_dhis2.indicators.scoring import (
+    SCORE_COLUMNS,
+    complexity_distribution,
+    resolve_bins,
     score_rows,
 )
-from prefect_dhis2.indicators.scoring import resolve_bins
 from prefect_dhis2.runtime import Dhis2FlowReport, Stopwatch, run_logger
 from prefect_dhis2.writers import resolve_output_dir, resolve_table_formats, write_table
 
@@ -104,7 +105,7 @@ def dhis2_indicator_complexity(
             `["csv", "parquet"]` (CSV only without pyarrow).
         top: How many of the most complex expressions the report lists.
 
-    Example:
+    Examples:
         ```python
         from prefect_dhis2.flows import dhis2_indicator_complexity
         report = dhis2_indicator_complexity(instance="BLOCK_NAME", bins=[2, 10, 25])

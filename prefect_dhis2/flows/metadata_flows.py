@@ -13,9 +13,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect_dhis2._deprecation import deprecated_names
 from prefect_dhis2.credentials import Dhis2Credentials, resolve_credentials
 from prefect_dhis2.metadata import (
-    DATA_ELEMENT_COLUMNS,
     DATA_ELEMENT_FIELDS,
-    INDICATOR_COLUMNS,
     INDICATOR_FIELDS,
     MetadataQualityResult,
     check_metadata_quality,
@@ -23,6 +21,7 @@ from prefect_dhis2.metadata import (
     flatten_data_elements,
     flatten_indicators,
 )
+from prefect_dhis2.metadata.catalogue import DATA_ELEMENT_COLUMNS, INDICATOR_COLUMNS
 from prefect_dhis2.metadata.report import (
     QUALITY_CHECK_COLUMNS,
     metadata_export_rows,
@@ -70,7 +69,7 @@ def dhis2_metadata_export(
         output_dir: Where to write (a new temporary directory when None).
         formats: Table formats (CSV is always written), default `["csv", "parquet"]`.
 
-    Example:
+    Examples:
         ```python
         from prefect_dhis2.flows import dhis2_metadata_export
         report = dhis2_metadata_export(instance="BLOCK_NAME")
@@ -141,7 +140,7 @@ def dhis2_metadata_quality(
         output_dir: Where to write (a new temporary directory when None).
         geometry_level: Level whose units must have geometry (default: deepest).
 
-    Example:
+    Examples:
         ```python
         from prefect_dhis2.flows import dhis2_metadata_quality
         print(dhis2_metadata_quality(instance="BLOCK_NAME").result.rating)

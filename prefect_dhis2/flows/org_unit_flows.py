@@ -55,7 +55,7 @@ def dhis2_org_units_export(
         formats: Table formats (CSV is always written), default `["csv", "parquet"]`.
         geojson: Also write the units with geometry as GeoJSON.
 
-    Example:
+    Examples:
         ```python
         from prefect_dhis2.flows import dhis2_org_units_export
         report = dhis2_org_units_export(instance="BLOCK_NAME", output_dir="exports")
@@ -119,7 +119,7 @@ def dhis2_geometry_export(
         level: Only this level (e.g. 2 for districts).
         root: Only units at or below this org unit UID.
 
-    Example:
+    Examples:
         ```python
         from prefect_dhis2.flows import dhis2_geometry_export
         report = dhis2_geometry_export(instance="BLOCK_NAME", level=2)

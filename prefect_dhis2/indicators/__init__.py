@@ -20,9 +20,10 @@ Where the logic for each part lives (every module but `tasks` runs without Prefe
 - `tasks`: the Prefect tasks `fetch_expression_catalogue`, `score_catalogue` and
   `analyze_catalogue_dependencies`, taking a `Dhis2Credentials` block.
 
-Example:
+Examples:
     >>> scores = score_expressions(indicators=[{"id": "Uvn6LCg7dVU", "name": "ANC 1",
     ...     "numerator": "#{fbfJHSPpUQD}", "denominator": "1"}])
+    >>> from prefect_dhis2.indicators.scoring import complexity_distribution
     >>> complexity_distribution(scores)
     {'trivial': 2, 'simple': 0, 'moderate': 0, 'complex': 0, 'invalid': 0}
 
@@ -43,29 +44,16 @@ Example:
 
 from prefect_dhis2._deprecation import deprecated_names as _deprecated_names
 from prefect_dhis2.indicators.catalogue import (
-    EXPRESSION_SOURCES,
     ExpressionCatalogueExtract,
-    ObjectType,
     afetch_expression_catalogue,
-    build_catalogue,
-    name_index,
 )
 from prefect_dhis2.indicators.dependencies import (
-    DEPENDENCY_COLUMNS,
-    DependencyRow,
     IndicatorDependenciesResult,
     MissingObjectReference,
     analyze_indicator_dependencies,
-    dependency_rows,
 )
 from prefect_dhis2.indicators.report import InvalidExpression, indicator_complexity_markdown
-from prefect_dhis2.indicators.scoring import (
-    SCORE_COLUMNS,
-    ExpressionScore,
-    complexity_distribution,
-    score_expressions,
-    score_rows,
-)
+from prefect_dhis2.indicators.scoring import ExpressionScore, score_expressions
 from prefect_dhis2.indicators.tasks import (
     analyze_catalogue_dependencies,
     fetch_expression_catalogue,
@@ -73,28 +61,18 @@ from prefect_dhis2.indicators.tasks import (
 )
 
 __all__ = [
-    "DEPENDENCY_COLUMNS",
-    "EXPRESSION_SOURCES",
-    "SCORE_COLUMNS",
-    "DependencyRow",
     "ExpressionCatalogueExtract",
     "ExpressionScore",
     "IndicatorDependenciesResult",
     "InvalidExpression",
     "MissingObjectReference",
-    "ObjectType",
     "afetch_expression_catalogue",
     "analyze_catalogue_dependencies",
     "analyze_indicator_dependencies",
-    "build_catalogue",
-    "complexity_distribution",
-    "dependency_rows",
     "fetch_expression_catalogue",
     "indicator_complexity_markdown",
-    "name_index",
     "score_catalogue",
     "score_expressions",
-    "score_rows",
 ]
 
 __getattr__ = _deprecated_names(
@@ -102,5 +80,15 @@ __getattr__ = _deprecated_names(
     {
         "ExpressionCatalogue": "prefect_dhis2.indicators.catalogue:ExpressionCatalogueExtract",
         "DependencyAnalysis": "prefect_dhis2.indicators.dependencies:IndicatorDependenciesResult",
+        "DEPENDENCY_COLUMNS": "prefect_dhis2.indicators.dependencies",
+        "DependencyRow": "prefect_dhis2.indicators.dependencies",
+        "EXPRESSION_SOURCES": "prefect_dhis2.indicators.catalogue",
+        "ObjectType": "prefect_dhis2.indicators.catalogue",
+        "SCORE_COLUMNS": "prefect_dhis2.indicators.scoring",
+        "build_catalogue": "prefect_dhis2.indicators.catalogue",
+        "complexity_distribution": "prefect_dhis2.indicators.scoring",
+        "dependency_rows": "prefect_dhis2.indicators.dependencies",
+        "name_index": "prefect_dhis2.indicators.catalogue",
+        "score_rows": "prefect_dhis2.indicators.scoring",
     },
 )

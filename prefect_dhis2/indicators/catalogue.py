@@ -6,7 +6,7 @@ names their expressions use, so the expressions can be described and their refer
 checked. `build_catalogue` makes a catalogue from metadata already in hand;
 `afetch_expression_catalogue` reads one from a live `AsyncDhis2Client`.
 
-Example:
+Examples:
     ```python
     from prefect_dhis2.client import AsyncDhis2Client, ClientSettings
     from prefect_dhis2.indicators import afetch_expression_catalogue
@@ -110,7 +110,7 @@ def expression_sides(
 ) -> Iterator[tuple[Mapping[str, Any], str, str]]:
     """Each (object, side, expression text) of `objects`; blank optional sides skipped.
 
-    Example:
+    Examples:
         >>> [(side, text) for _, side, text in expression_sides(
         ...     "program_indicator", [{"id": "p", "expression": "V{event_count}", "filter": " "}])]
         [('expression', 'V{event_count}')]
@@ -153,7 +153,7 @@ class ExpressionCatalogueExtract(BaseModel):
 def name_index(metadata: Mapping[str, Iterable[Mapping[str, Any]]]) -> dict[str, str]:
     """UID -> display name (else name) of every object in `metadata`.
 
-    Example:
+    Examples:
         >>> name_index({"constants": [{"id": "bWtSzNmVjfv", "name": "Pi"}]})
         {'bWtSzNmVjfv': 'Pi'}
     """
@@ -181,7 +181,7 @@ def build_catalogue(
         forbidden: Collections that could not be listed (not known to be empty):
             references to their objects are not reported as missing.
 
-    Example:
+    Examples:
         >>> c = build_catalogue({"indicators": [{"id": "Uvn6LCg7dVU", "name": "ANC 1",
         ...     "numerator": "#{fbfJHSPpUQD}", "denominator": "1"}]})
         >>> c.names, sorted(c.unchecked_kinds)
@@ -224,7 +224,7 @@ async def afetch_expression_catalogue(
         Dhis2NotFoundError: A required collection is absent.
         Dhis2PermissionError: A required collection is forbidden.
 
-    Example:
+    Examples:
         ```python
         async with credentials.get_async_client() as client:
             catalogue = await afetch_expression_catalogue(client)

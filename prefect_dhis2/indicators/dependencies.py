@@ -5,7 +5,7 @@ depends on, and which of the objects it references do not exist.
 `IndicatorDependenciesResult` with one `DependencyRow` per dependency (the rows of
 `indicator_dependencies.csv`) and every `MissingObjectReference`.
 
-Example:
+Examples:
     >>> result = analyze_indicator_dependencies(
     ...     [{"id": "Uvn6LCg7dVU", "numerator": "#{fbfJHSPpUQD}", "denominator": "1"}],
     ...     known_uids={"fbfJHSPpUQD", "Uvn6LCg7dVU"})
@@ -123,7 +123,7 @@ def analyze_indicator_dependencies(
         unchecked_kinds: Kinds of reference never reported as missing (objects
             that were not listed, such as org units).
 
-    Example:
+    Examples:
         >>> result = analyze_indicator_dependencies(
         ...     [{"id": "Uvn6LCg7dVU", "numerator": "#{fbfJHSPpUQD}", "denominator": "C{xxxxxxxxxxx}"}],
         ...     known_uids={"fbfJHSPpUQD", "Uvn6LCg7dVU"},

@@ -48,7 +48,7 @@ class InvalidExpression(BaseModel):
     def from_score(cls, score: ExpressionScore) -> InvalidExpression:
         """The invalid expression a score describes.
 
-        Example:
+        Examples:
             >>> from prefect_dhis2.indicators import score_expressions
             >>> numerator, _ = score_expressions(indicators=[{"id": "Uvn6LCg7dVU",
             ...     "numerator": "1 +", "denominator": "1"}])
@@ -107,7 +107,7 @@ def indicator_complexity_markdown(
         unavailable: Optional collections the instance did not serve, with why.
         files: Label -> path of the files written, listed at the end.
 
-    Example:
+    Examples:
         >>> from prefect_dhis2.indicators import score_expressions
         >>> scores = score_expressions(indicators=[{"id": "Uvn6LCg7dVU",
         ...     "numerator": "#{fbfJHSPpUQD}", "denominator": "1"}])

@@ -6,7 +6,7 @@ and binned, described with object names (like DHIS2's `/api/expressions/descript
 and checked for constructs its context does not allow. `score_rows` flattens scores to
 the rows of `indicator_complexity.csv`.
 
-Example:
+Examples:
     >>> scores = score_expressions(indicators=[{"id": "Uvn6LCg7dVU", "name": "ANC 1",
     ...     "numerator": "#{fbfJHSPpUQD} + 1", "denominator": "1"}])
     >>> [(s.side, s.complexity) for s in scores]
@@ -170,7 +170,7 @@ def score_expressions(
             names of the given objects.
         bins: Complexity bins (default `ComplexityBins()`).
 
-    Example:
+    Examples:
         >>> scores = score_expressions(
         ...     indicators=[{"id": "Uvn6LCg7dVU", "name": "ANC 1 Coverage",
         ...                  "numerator": "#{fbfJHSPpUQD}", "denominator": "#{h0xKKjijTdI"}],
@@ -271,7 +271,7 @@ def score_rows(scores: Iterable[ExpressionScore]) -> list[dict[str, Any]]:
 def complexity_distribution(scores: Iterable[ExpressionScore]) -> dict[str, int]:
     """Count expressions per complexity level, plus `invalid` (every key present).
 
-    Example:
+    Examples:
         >>> complexity_distribution([])
         {'trivial': 0, 'simple': 0, 'moderate': 0, 'complex': 0, 'invalid': 0}
     """
@@ -284,7 +284,7 @@ def complexity_distribution(scores: Iterable[ExpressionScore]) -> dict[str, int]
 def resolve_bins(bins: ComplexityBins | Sequence[int] | None) -> ComplexityBins:
     """`ComplexityBins` from bins, three upper bounds, or None (the default bins).
 
-    Example:
+    Examples:
         >>> resolve_bins([2, 10, 25])
         ComplexityBins(trivial_max=2, simple_max=10, moderate_max=25)
     """

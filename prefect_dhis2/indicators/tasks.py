@@ -3,7 +3,7 @@
 Each task is a thin wrapper around the engine in this package: it takes the
 `Dhis2Credentials` block, opens a client, calls the engine and logs what it found.
 
-Example:
+Examples:
     ```python
     from prefect_dhis2.indicators import (
         analyze_catalogue_dependencies,
@@ -56,7 +56,7 @@ def fetch_expression_catalogue(
         credentials: The DHIS2 instance.
         max_workers: How many collections are fetched at the same time.
 
-    Example:
+    Examples:
         ```python
         catalogue = fetch_expression_catalogue(Dhis2Credentials.load("BLOCK_NAME"))
         print(len(catalogue.indicators), catalogue.unavailable)
@@ -82,7 +82,7 @@ def score_catalogue(
 ) -> list[ExpressionScore]:
     """Score every expression of a catalogue (see `score_expressions`).
 
-    Example:
+    Examples:
         ```python
         scores = score_catalogue(fetch_expression_catalogue(credentials))
         ```
@@ -102,7 +102,7 @@ def analyze_catalogue_dependencies(
 ) -> IndicatorDependenciesResult:
     """Indicator -> data element -> data set dependencies and missing references.
 
-    Example:
+    Examples:
         ```python
         result = analyze_catalogue_dependencies(fetch_expression_catalogue(credentials))
         print([(m.indicator_name, m.uid) for m in result.missing])

@@ -12,7 +12,7 @@ The engine needs no Prefect and takes a live client:
 
 `tasks` holds the Prefect tasks, which take the `Dhis2Credentials` block.
 
-Example:
+Examples:
     ```python
     from prefect import flow
     from prefect_dhis2 import Dhis2Credentials
@@ -37,18 +37,8 @@ Example:
     ```
 """
 
-from prefect_dhis2._deprecation import deprecated_names
-from prefect_dhis2.metadata.catalogue import (
-    DATA_ELEMENT_COLUMNS,
-    DATA_ELEMENT_FIELDS,
-    INDICATOR_COLUMNS,
-    INDICATOR_FIELDS,
-    METADATA_TYPES,
-    afetch_metadata,
-    flatten_data_element,
-    flatten_indicator,
-    validate_metadata_type,
-)
+from prefect_dhis2._deprecation import deprecated_names as _deprecated_names
+from prefect_dhis2.metadata.catalogue import DATA_ELEMENT_FIELDS, INDICATOR_FIELDS, afetch_metadata
 from prefect_dhis2.metadata.connection import ConnectionCheckResult, acheck_connection
 from prefect_dhis2.metadata.imports import (
     MetadataImportResult,
@@ -59,7 +49,6 @@ from prefect_dhis2.metadata.quality import (
     MetadataQualityResult,
     QualityCheck,
     acheck_metadata_quality,
-    score_metadata_quality,
 )
 from prefect_dhis2.metadata.tasks import (
     check_connection,
@@ -71,11 +60,8 @@ from prefect_dhis2.metadata.tasks import (
 )
 
 __all__ = [
-    "DATA_ELEMENT_COLUMNS",
     "DATA_ELEMENT_FIELDS",
-    "INDICATOR_COLUMNS",
     "INDICATOR_FIELDS",
-    "METADATA_TYPES",
     "ConnectionCheckResult",
     "MetadataImportResult",
     "MetadataImportValidationError",
@@ -88,18 +74,18 @@ __all__ = [
     "check_connection",
     "check_metadata_quality",
     "fetch_metadata",
-    "flatten_data_element",
     "flatten_data_elements",
-    "flatten_indicator",
     "flatten_indicators",
     "import_metadata",
-    "score_metadata_quality",
-    "validate_metadata_type",
 ]
 
-__getattr__ = deprecated_names(
+__getattr__ = _deprecated_names(
     __name__,
     {
+        "DATA_ELEMENT_COLUMNS": "prefect_dhis2.metadata.catalogue",
+        "INDICATOR_COLUMNS": "prefect_dhis2.metadata.catalogue",
+        "METADATA_TYPES": "prefect_dhis2.metadata.catalogue",
+        "validate_metadata_type": "prefect_dhis2.metadata.catalogue",
         "QualityReport": "prefect_dhis2.metadata.quality:MetadataQualityResult",
         "quality_report": "prefect_dhis2.metadata.quality:score_metadata_quality",
     },

@@ -4,7 +4,7 @@ Pure: no Prefect. `afetch_metadata` reads any collection with a live
 `AsyncDhis2Client`; `flatten_data_element` and `flatten_indicator` turn one
 record into one flat row (columns `DATA_ELEMENT_COLUMNS`, `INDICATOR_COLUMNS`).
 
-Example:
+Examples:
     >>> flatten_indicator({"id": "Uvn6LCg7dVU", "name": "ANC 1 Coverage",
     ...     "indicatorType": {"id": "JkWynlWMjJR", "name": "Per cent", "factor": 100}})["factor"]
     100
@@ -95,7 +95,7 @@ INDICATOR_COLUMNS = [
 def validate_metadata_type(metadata_type: str) -> str:
     """Check a metadata collection name before any request.
 
-    Example:
+    Examples:
         >>> validate_metadata_type("dataElements")
         'dataElements'
 
@@ -130,7 +130,7 @@ async def afetch_metadata(
     Raises:
         ValueError: For an unknown type or an invalid filter, before any request.
 
-    Example:
+    Examples:
         ```python
         async with credentials.get_async_client() as client:
             elements = await afetch_metadata(client, "dataElements", fields=DATA_ELEMENT_FIELDS)
@@ -161,7 +161,7 @@ def flatten_data_element(data_element: Mapping[str, Any]) -> dict[str, Any]:
 
     Fetch with `DATA_ELEMENT_FIELDS` to fill every column.
 
-    Example:
+    Examples:
         >>> row = flatten_data_element({"id": "fbfJHSPpUQD", "name": "ANC 1st visit",
         ...     "categoryCombo": {"id": "KYYSTxeVw28", "name": "Fixed/Outreach"},
         ...     "dataSetElements": [{"dataSet": {"id": "QX4ZTUbOt3a", "name": "Reproductive"}}]})
@@ -192,7 +192,7 @@ def flatten_indicator(indicator: Mapping[str, Any]) -> dict[str, Any]:
 
     Fetch with `INDICATOR_FIELDS` to fill every column.
 
-    Example:
+    Examples:
         >>> flatten_indicator({"id": "Uvn6LCg7dVU", "numerator": "#{fbfJHSPpUQD}",
         ...     "denominator": "1"})["numerator"]
         '#{fbfJHSPpUQD}'

@@ -3,7 +3,7 @@
 Pure: no Prefect. `acheck_connection` reads the server info, the user and the size
 of the main metadata collections with a live `AsyncDhis2Client`.
 
-Example:
+Examples:
     ```python
     async with credentials.get_async_client() as client:
         result = await acheck_connection(client)

@@ -6,7 +6,7 @@ live `AsyncDhis2Client` (first `importMode=VALIDATE`, then `COMMIT`) and returns
 `MetadataImportValidationError` and nothing is written. `import_report_rows` lays an
 `ImportReport` out as table rows (one per type, one per error).
 
-Example:
+Examples:
     ```python
     async with credentials.get_async_client() as client:
         result = await aimport_metadata(client, {"constants": [constant]})
@@ -76,7 +76,7 @@ class MetadataImportResult(BaseModel):
 def validate_metadata_payload(payload: Mapping[str, Any]) -> None:
     """Check that every key of a metadata payload is a metadata type (or `system`).
 
-    Example:
+    Examples:
         >>> validate_metadata_payload({"constants": [], "system": {}})
 
     Raises:
@@ -127,7 +127,7 @@ async def aimport_metadata(
 def import_report_rows(report: ImportReport) -> list[dict[str, Any]]:
     """Table rows for an `ImportReport`: one per type (`object` `(all)`), one per error.
 
-    Example:
+    Examples:
         >>> report = ImportReport.model_validate({"status": "OK", "typeReports": [
         ...     {"klass": "org.hisp.dhis.constant.Constant", "stats": {"created": 1}}]})
         >>> import_report_rows(report)[0]["type"], import_report_rows(report)[0]["created"]

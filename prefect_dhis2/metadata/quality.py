@@ -5,7 +5,7 @@ Pure: no Prefect. `score_metadata_quality` scores metadata already in hand (a
 green/amber/red); `acheck_metadata_quality` fetches what the checks need with a
 live `AsyncDhis2Client` and scores it.
 
-Example:
+Examples:
     >>> result = score_metadata_quality(
     ...     org_units=[{"id": "ImspTQPwCqd", "name": "Sierra Leone", "code": "OU_525",
     ...                 "level": 1, "geometry": {"type": "Point", "coordinates": [-11.8, 8.5]}}],
@@ -213,7 +213,7 @@ async def acheck_metadata_quality(
         client: A live async client.
         geometry_level: Level whose units must have geometry (default: the deepest).
 
-    Example:
+    Examples:
         ```python
         async with credentials.get_async_client() as client:
             result = await acheck_metadata_quality(client)

@@ -2,7 +2,7 @@
 
 Pure: no Prefect. The metadata tasks and flows publish these as artifacts and files.
 
-Example:
+Examples:
     >>> from prefect_dhis2.metadata.quality import MetadataQualityResult, QualityCheck
     >>> result = MetadataQualityResult(
     ...     checks=[QualityCheck(name="org units without a code", checked=4, failed=1,
@@ -62,7 +62,7 @@ def metadata_export_rows(
 ) -> list[dict[str, Any]]:
     """The table artifact of a metadata export: records per kind.
 
-    Example:
+    Examples:
         >>> metadata_export_rows(1, 2, 3)[1]
         {'metadata': 'data elements', 'records': 2}
     """

@@ -60,7 +60,7 @@ def fetch_metadata(
     Runs `prefect_dhis2.metadata.catalogue.afetch_metadata`, which checks the type
     (one of `METADATA_TYPES`) and the filters before any request.
 
-    Example:
+    Examples:
         ```python
         aggregate = fetch_metadata(
             credentials, "dataElements", filters=["domainType:eq:AGGREGATE"], order="name:asc"
@@ -112,7 +112,7 @@ def check_connection(credentials: Dhis2Credentials) -> ConnectionCheckResult:
 
     Not retried: wrong credentials or an unreachable URL should be reported at once.
 
-    Example:
+    Examples:
         ```python
         result = check_connection(Dhis2Credentials.load("BLOCK_NAME"))
         print(result.version, result.username)

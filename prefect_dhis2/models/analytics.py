@@ -26,7 +26,7 @@ class GridHeader(BaseModel):
 class AnalyticsGrid(BaseModel):
     """An analytics response: headers, metaData and rows of strings.
 
-    Example:
+    Examples:
         >>> grid = AnalyticsGrid.model_validate({
         ...     "headers": [{"name": "dx"}, {"name": "value"}],
         ...     "metaData": {"items": {"fbfJHSPpUQD": {"name": "ANC 1st visit"}}},

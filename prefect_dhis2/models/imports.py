@@ -60,7 +60,7 @@ class ImportConflict(_Model):
 class ImportSummary(_Model):
     """The result of a data value import (`POST /api/dataValueSets`).
 
-    Example:
+    Examples:
         >>> s = ImportSummary.model_validate({"status": "WARNING",
         ...     "importCount": {"imported": 2, "ignored": 1},
         ...     "conflicts": [{"object": "x", "value": "bad", "indexes": [2]}]})
@@ -135,7 +135,7 @@ class TypeReport(_Model):
 class ImportReport(_Model):
     """The result of a metadata import (`POST /api/metadata`).
 
-    Example:
+    Examples:
         >>> r = ImportReport.model_validate({"status": "OK",
         ...     "stats": {"created": 2, "total": 2}, "typeReports": []})
         >>> (r.status, r.stats.created, r.errors)

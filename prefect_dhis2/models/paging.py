@@ -14,7 +14,7 @@ __all__ = ["MetadataPage", "Pager"]
 class Pager(BaseModel):
     """DHIS2's `pager` object (`page, total, pageSize, nextPage, prevPage, pageCount`).
 
-    Example:
+    Examples:
         >>> Pager.model_validate({"page": 1, "total": 120, "pageSize": 50, "pageCount": 3}).is_last
         False
     """
@@ -42,7 +42,7 @@ class MetadataPage:
 
     A page iterates over its records.
 
-    Example:
+    Examples:
         >>> page = MetadataPage(items=[{"id": "ImspTQPwCqd"}], pager=None)
         >>> [ou["id"] for ou in page], len(page)
         (['ImspTQPwCqd'], 1)

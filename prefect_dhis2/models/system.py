@@ -20,7 +20,7 @@ class Dhis2Version:
     DHIS2 reports versions such as `2.40.4`, `2.41.0.1` (a hotfix) and
     `2.43-SNAPSHOT` (a development build, ordered before `2.43.0`).
 
-    Example:
+    Examples:
         >>> v = Dhis2Version.parse("2.41.0.1")
         >>> (v.major, v.minor, v.patch, v.hotfix)
         (2, 41, 0, 1)
@@ -124,7 +124,7 @@ class ServerInfo(BaseModel):
 
     Fields DHIS2 hides from non-superusers are optional; unknown fields are ignored.
 
-    Example:
+    Examples:
         >>> info = ServerInfo.model_validate({"version": "2.40.4", "revision": "abc"})
         >>> info.version.minor
         40
@@ -159,7 +159,7 @@ class ServerInfo(BaseModel):
 class Me(BaseModel):
     """The authenticated user, from `GET /api/me`.
 
-    Example:
+    Examples:
         >>> Me.model_validate({"id": "xE7jOejl9FI", "username": "admin"}).username
         'admin'
     """

@@ -13,7 +13,7 @@ The engine needs no Prefect and takes a live client:
 
 `tasks` holds the Prefect tasks, which take the `Dhis2Credentials` block.
 
-Example:
+Examples:
     ```python
     from prefect import flow
     from prefect_dhis2 import Dhis2Credentials
@@ -37,21 +37,13 @@ Example:
     ```
 """
 
-from prefect_dhis2._deprecation import deprecated_names
+from prefect_dhis2._deprecation import deprecated_names as _deprecated_names
 from prefect_dhis2.org_units.export import OrgUnitExportResult, aexport_org_units
-from prefect_dhis2.org_units.geometry import (
-    OrgUnitGeometryExtract,
-    afetch_org_unit_geometry,
-    org_unit_feature,
-)
+from prefect_dhis2.org_units.geometry import OrgUnitGeometryExtract, afetch_org_unit_geometry
 from prefect_dhis2.org_units.hierarchy import (
     ORG_UNIT_FIELDS,
     afetch_org_unit_levels,
     afetch_org_units,
-    flatten_org_unit,
-    flatten_org_units_rows,
-    level_names,
-    org_unit_columns,
 )
 from prefect_dhis2.org_units.tasks import (
     export_org_units,
@@ -73,14 +65,17 @@ __all__ = [
     "fetch_org_unit_geometry",
     "fetch_org_unit_levels",
     "fetch_org_units",
-    "flatten_org_unit",
     "flatten_org_units",
-    "flatten_org_units_rows",
-    "level_names",
-    "org_unit_columns",
-    "org_unit_feature",
 ]
 
-__getattr__ = deprecated_names(
-    __name__, {"OrgUnitGeometry": "prefect_dhis2.org_units.geometry:OrgUnitGeometryExtract"}
+__getattr__ = _deprecated_names(
+    __name__,
+    {
+        "OrgUnitGeometry": "prefect_dhis2.org_units.geometry:OrgUnitGeometryExtract",
+        "flatten_org_unit": "prefect_dhis2.org_units.hierarchy",
+        "flatten_org_units_rows": "prefect_dhis2.org_units.hierarchy",
+        "level_names": "prefect_dhis2.org_units.hierarchy",
+        "org_unit_columns": "prefect_dhis2.org_units.hierarchy",
+        "org_unit_feature": "prefect_dhis2.org_units.geometry",
+    },
 )

@@ -4,7 +4,7 @@ Pure: no Prefect. `aexport_org_units` takes a live `AsyncDhis2Client` and writes
 `org_units.<format>` (and `org_units.geojson`) through `prefect_dhis2.writers`,
 page by page as the pages arrive; it returns an `OrgUnitExportResult`.
 
-Example:
+Examples:
     ```python
     async with credentials.get_async_client() as client:
         result = await aexport_org_units(client, Path("exports"), formats=["csv"])
@@ -65,7 +65,7 @@ class OrgUnitExportResult(BaseModel):
 def check_table_formats(formats: Sequence[str]) -> list[str]:
     """Check the table formats before any request.
 
-    Example:
+    Examples:
         >>> check_table_formats(["parquet", "csv"])
         ['parquet', 'csv']
 

@@ -6,7 +6,7 @@ a `bbox` and lists the units that have none; `afetch_org_unit_geometry` reads th
 with a live `AsyncDhis2Client`. Points, Polygons and MultiPolygons are kept as DHIS2
 stores them (lon/lat, as GeoJSON wants).
 
-Example:
+Examples:
     >>> extract = geometry_extract([
     ...     {"id": "DiszpKrYNg8", "geometry": {"type": "Point", "coordinates": [-11.4, 8.0]}},
     ...     {"id": "jUb8gELQApl"}])
@@ -44,7 +44,7 @@ GEOMETRY_FIELDS = "id,name,code,level,parent[id],geometry"
 def org_unit_feature(unit: Mapping[str, Any]) -> dict[str, Any] | None:
     """A GeoJSON Feature for an org unit, or None when it has no geometry.
 
-    Example:
+    Examples:
         >>> org_unit_feature({"id": "a", "name": "A", "level": 4,
         ...     "geometry": {"type": "Point", "coordinates": [-11.7, 8.1]}})["geometry"]["type"]
         'Point'
@@ -132,7 +132,7 @@ async def afetch_org_unit_geometry(
         level: Only this level (e.g. 2 for districts).
         root: Only units at or below this org unit UID.
 
-    Example:
+    Examples:
         ```python
         bo = await afetch_org_unit_geometry(client, root="O6uvpzGd5pu")
         print(bo.geometry_types, bo.without_geometry)

@@ -6,7 +6,7 @@ live `AsyncDhis2Client`; `flatten_org_unit` turns one unit into a flat row with
 `level_N_id`/`level_N_name` for every ancestor level (derived from its `path`), so
 memory does not grow when a large tree is flattened page by page.
 
-Example:
+Examples:
     >>> rows = flatten_org_units_rows(
     ...     [{"id": "ImspTQPwCqd", "name": "Sierra Leone", "level": 1, "path": "/ImspTQPwCqd"},
     ...      {"id": "O6uvpzGd5pu", "name": "Bo", "level": 2, "path": "/ImspTQPwCqd/O6uvpzGd5pu"}],
@@ -60,7 +60,7 @@ _BASE_COLUMNS = [
 def level_names(levels: Iterable[Mapping[str, Any]]) -> dict[int, str]:
     """Map level number to level name from `organisationUnitLevels` records.
 
-    Example:
+    Examples:
         >>> level_names([{"level": 2, "name": "District"}, {"level": 1, "name": "National"}])
         {1: 'National', 2: 'District'}
     """
@@ -71,7 +71,7 @@ def level_names(levels: Iterable[Mapping[str, Any]]) -> dict[int, str]:
 def org_unit_columns(max_level: int) -> list[Column]:
     """The columns of a flat org unit table for a hierarchy `max_level` deep.
 
-    Example:
+    Examples:
         >>> [c.name for c in org_unit_columns(2)][-4:]
         ['level_1_id', 'level_1_name', 'level_2_id', 'level_2_name']
     """
@@ -96,7 +96,7 @@ def flatten_org_unit(
         names: Names of the ancestors by id (the unit's own name is taken from it).
         max_level: The deepest level, so every row has the same columns.
 
-    Example:
+    Examples:
         >>> row = flatten_org_unit(
         ...     {"id": "DiszpKrYNg8", "name": "Ngelehun CHC", "level": 3,
         ...      "path": "/ImspTQPwCqd/O6uvpzGd5pu/DiszpKrYNg8",
@@ -163,7 +163,7 @@ def org_unit_filters(level: int | None = None, root: str | None = None) -> list[
 
     Checked before any request.
 
-    Example:
+    Examples:
         >>> org_unit_filters(level=2, root="ImspTQPwCqd")
         ['level:eq:2', 'path:like:ImspTQPwCqd']
 
@@ -183,7 +183,7 @@ def org_unit_filters(level: int | None = None, root: str | None = None) -> list[
 async def afetch_org_unit_levels(client: AsyncDhis2Client) -> list[dict[str, Any]]:
     """Fetch `organisationUnitLevels` (id, name, level), ordered by level.
 
-    Example:
+    Examples:
         ```python
         async with credentials.get_async_client() as client:
             names = level_names(await afetch_org_unit_levels(client))
@@ -214,7 +214,7 @@ async def afetch_org_units(
     Raises:
         ValueError: For a level below 1 or an invalid root UID, before any request.
 
-    Example:
+    Examples:
         ```python
         async with credentials.get_async_client() as client:
             districts = await afetch_org_units(client, level=2)

@@ -2,7 +2,7 @@
 
 Pure: no Prefect.
 
-Example:
+Examples:
     >>> from prefect_dhis2.org_units.export import OrgUnitExportResult
     >>> result = OrgUnitExportResult(org_units=2, levels={1: "National", 2: "District"},
     ...     with_geometry=1, without_geometry=1, files={})

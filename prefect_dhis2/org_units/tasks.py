@@ -44,7 +44,7 @@ __all__ = [
 def fetch_org_unit_levels(credentials: Dhis2Credentials) -> list[dict[str, Any]]:
     """Fetch `organisationUnitLevels` (id, name, level), ordered by level.
 
-    Example:
+    Examples:
         ```python
         levels = fetch_org_unit_levels(Dhis2Credentials.load("BLOCK_NAME"))
         ```
@@ -70,7 +70,7 @@ def fetch_org_units(
     Runs `prefect_dhis2.org_units.hierarchy.afetch_org_units`, which describes the
     selection (`fields`, extra `filters`, one `level`, the subtree of `root`).
 
-    Example:
+    Examples:
         ```python
         districts = fetch_org_units(Dhis2Credentials.load("BLOCK_NAME"), level=2)
         ```

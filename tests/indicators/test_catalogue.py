@@ -7,12 +7,8 @@ from typing import Any, Self
 import pytest
 
 from prefect_dhis2.client.errors import Dhis2NotFoundError, Dhis2PermissionError
-from prefect_dhis2.indicators import (
-    EXPRESSION_SOURCES,
-    afetch_expression_catalogue,
-    build_catalogue,
-    fetch_expression_catalogue,
-)
+from prefect_dhis2.indicators import afetch_expression_catalogue, fetch_expression_catalogue
+from prefect_dhis2.indicators.catalogue import EXPRESSION_SOURCES, build_catalogue
 
 ANC1 = "fbfJHSPpUQD"
 INDICATORS: list[dict[str, Any]] = [

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from prefect_dhis2.indicators import (
-    DEPENDENCY_COLUMNS,
-    analyze_indicator_dependencies,
-    dependency_rows,
-)
+from prefect_dhis2.indicators import analyze_indicator_dependencies
+from prefect_dhis2.indicators.dependencies import DEPENDENCY_COLUMNS, dependency_rows
 
 ANC1, FIXED, TARGET = "fbfJHSPpUQD", "pq2XI5kz2BY", "bWtSzNmVjfv"
 

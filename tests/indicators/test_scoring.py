@@ -5,12 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from prefect_dhis2.expressions import ComplexityBins
-from prefect_dhis2.indicators import (
-    SCORE_COLUMNS,
-    complexity_distribution,
-    score_expressions,
-    score_rows,
-)
+from prefect_dhis2.indicators import score_expressions
+from prefect_dhis2.indicators.scoring import SCORE_COLUMNS, complexity_distribution, score_rows
 
 ANC1, ANC3, HIVPOS = "fbfJHSPpUQD", "Jtf34kNZhzP", "cYeuwXTCPkU"
 FIXED, OUTREACH = "pq2XI5kz2BY", "PT59n8BQbqM"

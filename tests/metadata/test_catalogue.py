@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from prefect_dhis2.metadata import validate_metadata_type
+from prefect_dhis2.metadata.catalogue import validate_metadata_type
 
 
 def test_unknown_metadata_type_suggests_names():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prefect_dhis2.metadata import score_metadata_quality
+from prefect_dhis2.metadata.quality import score_metadata_quality
 from tests.org_units.tree import UNITS
 
 

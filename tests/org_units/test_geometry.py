@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prefect_dhis2.org_units import org_unit_feature
+from prefect_dhis2.org_units.geometry import org_unit_feature
 from tests.org_units.tree import UNITS
 
 

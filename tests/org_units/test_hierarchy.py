@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prefect_dhis2.org_units import flatten_org_units_rows, level_names
+from prefect_dhis2.org_units.hierarchy import flatten_org_units_rows, level_names
 from tests.org_units.tree import LEVELS, UNITS
 
 

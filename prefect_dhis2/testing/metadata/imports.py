@@ -150,17 +150,15 @@ def import_metadata(
                 errors.append(
                     _error("E4014", f"Invalid UID `{uid}` for property `id`", collection, "id", uid)
                 )
+            missing = _error(
+                "E5001",
+                f"No matching object for reference. Identifier was {uid}, and object was {uid}.",
+                collection,
+                None,
+            )
             if strategy == "DELETE":
                 if not found:
-                    errors.append(
-                        _error(
-                            "E5001",
-                            f"No matching object for reference. "
-                            f"Identifier was {uid}, and object was {uid}.",
-                            collection,
-                            None,
-                        )
-                    )
+                    errors.append(missing)
             else:
                 if strategy == "CREATE" and found:
                     errors.append(
@@ -174,15 +172,7 @@ def import_metadata(
                         )
                     )
                 if strategy == "UPDATE" and not found:
-                    errors.append(
-                        _error(
-                            "E5001",
-                            f"No matching object for reference. "
-                            f"Identifier was {uid}, and object was {uid}.",
-                            collection,
-                            None,
-                        )
-                    )
+                    errors.append(missing)
                 required = ["name", "shortName"] if collection in _NAMEABLE else ["name"]
                 for prop in required:
                     if not raw.get(prop):
