@@ -464,14 +464,14 @@ _NUMBERED = {
     "NovS": "SixMonthlyNov",
 }
 
-_DAILY_RE = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
-_MONTHLY_RE = re.compile(r"(\d{4})-?(\d{2})")
-_YEARLY_RE = re.compile(r"\d{4}")
-_WEEKLY_RE = re.compile(r"(\d{4})(W|WedW|ThuW|FriW|SatW|SunW)(\d{1,2})")
-_BIWEEKLY_RE = re.compile(r"(\d{4})BiW(\d{1,2})")
-_BIMONTHLY_RE = re.compile(r"(\d{4})(\d{2})B")
-_NUMBERED_RE = re.compile(r"(\d{4})(NovQ|Q|AprilS|NovS|S)(\d)")
-_FINANCIAL_RE = re.compile(r"(\d{4})(Feb|April|July|Aug|Sep|Oct|Nov)")
+_DAILY_RE = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})", re.ASCII)
+_MONTHLY_RE = re.compile(r"(\d{4})-?(\d{2})", re.ASCII)
+_YEARLY_RE = re.compile(r"\d{4}", re.ASCII)
+_WEEKLY_RE = re.compile(r"(\d{4})(W|WedW|ThuW|FriW|SatW|SunW)(\d{1,2})", re.ASCII)
+_BIWEEKLY_RE = re.compile(r"(\d{4})BiW(\d{1,2})", re.ASCII)
+_BIMONTHLY_RE = re.compile(r"(\d{4})(\d{2})B", re.ASCII)
+_NUMBERED_RE = re.compile(r"(\d{4})(NovQ|Q|AprilS|NovS|S)(\d)", re.ASCII)
+_FINANCIAL_RE = re.compile(r"(\d{4})(Feb|April|July|Aug|Sep|Oct|Nov)", re.ASCII)
 
 
 def _parse(text: str) -> Period:

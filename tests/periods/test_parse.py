@@ -378,6 +378,10 @@ BAD = [
     ("2024-0131", "not a DHIS2 ISO period"),
     ("2024TueW1", "not a DHIS2 ISO period"),
     ("", "not a DHIS2 ISO period"),
+    # DHIS2's patterns use Java's ASCII-only \d: other Unicode digits are no period.
+    ("\uff12\uff10\uff12\uff14", "not a DHIS2 ISO period"),  # fullwidth 2024
+    ("2024\u0660\u0661", "not a DHIS2 ISO period"),  # Arabic-Indic 01
+    ("2024W\u0665", "not a DHIS2 ISO period"),
 ]
 
 

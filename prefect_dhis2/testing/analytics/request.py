@@ -25,7 +25,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from prefect_dhis2.periods import Period, is_relative_period, parse_period, resolve_relative_period
+from prefect_dhis2.testing.core.periods import (
+    Period,
+    is_relative_period,
+    parse_period,
+    resolve_relative_period,
+)
 from prefect_dhis2.testing.data_values.store import DataValueStore
 from prefect_dhis2.uids import is_valid_uid
 

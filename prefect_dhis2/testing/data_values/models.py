@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from prefect_dhis2.periods import parse_period
 from prefect_dhis2.testing.core.import_envelopes import IMPORT_OPTIONS_DEFAULTS
+from prefect_dhis2.testing.core.periods import parse_period
 from prefect_dhis2.testing.core.state import EmulatorState
 from prefect_dhis2.testing.core.timestamps import format_timestamp
 from prefect_dhis2.testing.data_values.store import (
