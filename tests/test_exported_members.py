@@ -103,7 +103,7 @@ FACES: dict[str, str] = {
         open_table_writer resolve_output_dir resolve_table_formats write_table
     """,
     "prefect_dhis2.runtime": """
-        Dhis2FlowReport Stopwatch retry_transient_failures run_engine run_logger
+        Dhis2FlowReport Stopwatch artifact_key retry_transient_failures run_engine run_logger
         run_sync
     """,
     "prefect_dhis2.host_limit": """
@@ -111,6 +111,9 @@ FACES: dict[str, str] = {
     """,
     "prefect_dhis2.work_queue": """
         DEFAULT_HOLD_S SlotFactory WorkQueue run_queue
+    """,
+    "prefect_dhis2.notifications": """
+        NOTIFY_BLOCK_ENV NoticeEvent RunNotice anotify_run_state notify_run_state run_notice with_notifications
     """,
     "prefect_dhis2.markdown": """
         markdown_table slug
@@ -171,7 +174,7 @@ def test_the_face_is_pinned(face: str) -> None:
 
 def test_the_public_face_stays_small() -> None:
     total = sum(len(names.split()) for names in FACES.values())
-    assert total <= 220, f"{total} public names: is every one of them needed?"
+    assert total <= 230, f"{total} public names: is every one of them needed?"
 
 
 def test_a_missing_or_unexported_name_is_reported(tmp_path: Path) -> None:
