@@ -95,7 +95,13 @@ FACES: dict[str, str] = {
     "prefect_dhis2.flows": """
         dhis2_analytics_export dhis2_connection_check dhis2_data_values_import
         dhis2_geometry_export dhis2_indicator_complexity dhis2_metadata_export
-        dhis2_metadata_quality dhis2_org_units_export
+        dhis2_metadata_quality dhis2_org_units_export dhis2_star_schema
+    """,
+    "prefect_dhis2.warehouse": """
+        DEFAULT_DATA_ITEMS SCHEMA_VERSION CompositeComponent CompositeIndexResult
+        CompositeIndexSpec IntegrityCheck ParquetExportResult StarSchemaResult
+        WarehouseError WarehouseIntegrityError abuild_star_schema aiter_fact_batches
+        build_star_schema export_star_schema_parquet
     """,
     "prefect_dhis2.writers": """
         Column ColumnType CsvTableWriter GeoJsonWriter ParquetTableWriter TableFormat
