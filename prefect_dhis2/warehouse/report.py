@@ -35,9 +35,11 @@ def star_schema_markdown(base_url: str, result: StarSchemaResult, top: int = 10)
     lines = [
         f"# DHIS2 warehouse refreshed from {base_url}",
         "",
-        f"Warehouse `{result.warehouse}` (schema version {result.schema_version}): "
-        f"**{result.facts_loaded:,}** facts loaded, {result.facts_replaced:,} older facts "
-        f"replaced, in {result.duration_s:.1f} s.",
+        (
+            f"Warehouse `{result.warehouse}` (schema version {result.schema_version}): "
+            f"**{result.facts_loaded:,}** facts loaded, {result.facts_replaced:,} older facts "
+            f"replaced, in {result.duration_s:.1f} s."
+        ),
         "",
         markdown_table(
             ["Table", "Rows", "New keys"],
