@@ -122,9 +122,12 @@ def peak_memory(org_units: int, count: int, cost: CostModel) -> tuple[int, float
     """(facts, peak RSS MB) of one refresh in a fresh child process."""
     import json
 
-    with EmulatorProcess(
-        org_units=org_units, relative_period_date=REFERENCE_DATE, cost=cost
-    ) as dhis2, tempfile.TemporaryDirectory() as tmp:
+    with (
+        EmulatorProcess(
+            org_units=org_units, relative_period_date=REFERENCE_DATE, cost=cost
+        ) as dhis2,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         credentials = dhis2.credentials(max_concurrency=SERVER_WORKERS)
         items = data_elements(credentials, count)
         payload = {

@@ -113,7 +113,7 @@ def test_a_warehouse_of_another_schema_version_is_refused(tmp_path: Path) -> Non
 
 
 async def test_a_warehouse_of_another_instance_is_refused(built: Path) -> None:
-    with pytest.raises(WarehouseError, match="holds data of http://127.0.0.1"):
+    with pytest.raises(WarehouseError, match=r"holds data of http://127\.0\.0\.1"):
         DuckDbBackend.open(built, instance="https://play.dhis2.org/40")
 
 
