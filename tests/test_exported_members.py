@@ -98,8 +98,8 @@ FACES: dict[str, str] = {
         dhis2_metadata_quality dhis2_org_units_export dhis2_star_schema
     """,
     "prefect_dhis2.warehouse": """
-        DEFAULT_DATA_ITEMS SCHEMA_VERSION CompositeComponent CompositeIndexResult
-        CompositeIndexSpec IntegrityCheck ParquetExportResult StarSchemaResult
+        CompositeComponent CompositeIndexResult CompositeIndexSpec DEFAULT_DATA_ITEMS
+        IntegrityCheck ParquetExportResult SCHEMA_VERSION StarSchemaResult
         WarehouseError WarehouseIntegrityError abuild_star_schema aiter_fact_batches
         build_star_schema export_star_schema_parquet
     """,
