@@ -98,10 +98,8 @@ FACES: dict[str, str] = {
         dhis2_metadata_quality dhis2_org_units_export dhis2_star_schema
     """,
     "prefect_dhis2.warehouse": """
-        CompositeComponent CompositeIndexResult CompositeIndexSpec DEFAULT_DATA_ITEMS
-        IntegrityCheck ParquetExportResult SCHEMA_VERSION StarSchemaResult
-        WarehouseError WarehouseIntegrityError abuild_star_schema aiter_fact_batches
-        build_star_schema export_star_schema_parquet
+        CompositeComponent CompositeIndexSpec StarSchemaResult WarehouseError
+        abuild_star_schema build_star_schema export_star_schema_parquet
     """,
     "prefect_dhis2.writers": """
         Column ColumnType CsvTableWriter GeoJsonWriter ParquetTableWriter TableFormat
@@ -177,7 +175,7 @@ def test_the_face_is_pinned(face: str) -> None:
 
 def test_the_public_face_stays_small() -> None:
     total = sum(len(names.split()) for names in FACES.values())
-    assert total <= 220, f"{total} public names: is every one of them needed?"
+    assert total <= 225, f"{total} public names: is every one of them needed?"
 
 
 def test_a_missing_or_unexported_name_is_reported(tmp_path: Path) -> None:

@@ -14,13 +14,12 @@ from prefect_dhis2.credentials import Dhis2Credentials, resolve_credentials
 from prefect_dhis2.runtime import Dhis2FlowReport, Stopwatch, run_logger
 from prefect_dhis2.warehouse import (
     CompositeIndexSpec,
-    ParquetExportResult,
     StarSchemaResult,
     build_star_schema,
     export_star_schema_parquet,
 )
 from prefect_dhis2.warehouse.backend import check_warehouse_path
-from prefect_dhis2.warehouse.build import DEFAULT_WAREHOUSE, star_schema_query
+from prefect_dhis2.warehouse.build import DEFAULT_WAREHOUSE, ParquetExportResult, star_schema_query
 from prefect_dhis2.warehouse.composite import DEFAULT_COMPOSITE, check_composite
 from prefect_dhis2.warehouse.report import ranking_rows, star_schema_markdown
 
@@ -82,7 +81,7 @@ def dhis2_star_schema(
         credentials: The instance (takes precedence over `instance`).
         instance: Name of a saved `Dhis2Credentials` block.
         data_items: dx items; default ANC data elements and indicators
-            (`prefect_dhis2.warehouse.DEFAULT_DATA_ITEMS`).
+            (`prefect_dhis2.warehouse.build.DEFAULT_DATA_ITEMS`).
         org_units: ou items; default every level of the instance.
         periods: ISO or relative periods; default `LAST_12_MONTHS`.
         warehouse: The DuckDB file; default `dhis2_warehouse.duckdb` in the working

@@ -31,35 +31,16 @@ Examples:
 """
 
 from prefect_dhis2.warehouse.backend import WarehouseError
-from prefect_dhis2.warehouse.build import (
-    DEFAULT_DATA_ITEMS,
-    ParquetExportResult,
-    StarSchemaResult,
-    abuild_star_schema,
-)
-from prefect_dhis2.warehouse.checks import IntegrityCheck, WarehouseIntegrityError
-from prefect_dhis2.warehouse.composite import (
-    CompositeComponent,
-    CompositeIndexResult,
-    CompositeIndexSpec,
-)
-from prefect_dhis2.warehouse.extract import aiter_fact_batches
-from prefect_dhis2.warehouse.schema import SCHEMA_VERSION
+from prefect_dhis2.warehouse.build import StarSchemaResult, abuild_star_schema
+from prefect_dhis2.warehouse.composite import CompositeComponent, CompositeIndexSpec
 from prefect_dhis2.warehouse.tasks import build_star_schema, export_star_schema_parquet
 
 __all__ = [
-    "DEFAULT_DATA_ITEMS",
-    "SCHEMA_VERSION",
     "CompositeComponent",
-    "CompositeIndexResult",
     "CompositeIndexSpec",
-    "IntegrityCheck",
-    "ParquetExportResult",
     "StarSchemaResult",
     "WarehouseError",
-    "WarehouseIntegrityError",
     "abuild_star_schema",
-    "aiter_fact_batches",
     "build_star_schema",
     "export_star_schema_parquet",
 ]
