@@ -76,6 +76,15 @@ def build(instance: str, output_root: str) -> list[Any]:
             },
             schedule=at("0 4 2 * *"),
         ),
+        flows.dhis2_star_schema.to_deployment(
+            name=f"{instance}-star-schema-nightly",
+            parameters={
+                "instance": instance,
+                "warehouse": f"{out}/warehouse/dhis2_warehouse.duckdb",
+                "parquet_dir": f"{out}/warehouse/parquet",
+            },
+            schedule=at("30 3 * * *"),
+        ),
         flows.dhis2_data_values_import.to_deployment(
             name=f"{instance}-data-values-import",
             parameters={

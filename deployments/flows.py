@@ -18,6 +18,7 @@ dhis2_metadata_quality = with_notifications(flows.dhis2_metadata_quality)
 dhis2_indicator_complexity = with_notifications(flows.dhis2_indicator_complexity)
 dhis2_analytics_export = with_notifications(flows.dhis2_analytics_export)
 dhis2_data_values_import = with_notifications(flows.dhis2_data_values_import)
+dhis2_star_schema = with_notifications(flows.dhis2_star_schema)
 
 __all__ = [
     "dhis2_analytics_export",
@@ -28,4 +29,5 @@ __all__ = [
     "dhis2_metadata_export",
     "dhis2_metadata_quality",
     "dhis2_org_units_export",
+    "dhis2_star_schema",
 ]

@@ -95,7 +95,11 @@ FACES: dict[str, str] = {
     "prefect_dhis2.flows": """
         dhis2_analytics_export dhis2_connection_check dhis2_data_values_import
         dhis2_geometry_export dhis2_indicator_complexity dhis2_metadata_export
-        dhis2_metadata_quality dhis2_org_units_export
+        dhis2_metadata_quality dhis2_org_units_export dhis2_star_schema
+    """,
+    "prefect_dhis2.warehouse": """
+        CompositeComponent CompositeIndexSpec StarSchemaResult WarehouseError
+        abuild_star_schema build_star_schema export_star_schema_parquet
     """,
     "prefect_dhis2.writers": """
         Column ColumnType CsvTableWriter GeoJsonWriter ParquetTableWriter TableFormat
@@ -174,7 +178,7 @@ def test_the_face_is_pinned(face: str) -> None:
 
 def test_the_public_face_stays_small() -> None:
     total = sum(len(names.split()) for names in FACES.values())
-    assert total <= 230, f"{total} public names: is every one of them needed?"
+    assert total <= 240, f"{total} public names: is every one of them needed?"
 
 
 def test_a_missing_or_unexported_name_is_reported(tmp_path: Path) -> None:

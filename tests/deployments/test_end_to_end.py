@@ -129,10 +129,16 @@ def test_every_deployment_runs_on_a_worker_and_a_failure_notifies_once(stack, tm
         source = _import_file(emulator, tmp_path)
         runs: dict[str, str] = {}
         for deployment in deployments:
-            parameters: dict[str, Any] = {"output_dir": str(tmp_path / "out" / deployment["name"])}
-            if deployment["name"] == "moh-connection-check":
-                parameters = {}
-            if "source" in deployment["parameters"]:
+            # Every path a deployment writes to goes into this test's folder instead.
+            out = tmp_path / "out" / deployment["name"]
+            defaults = deployment["parameters"]
+            parameters: dict[str, Any] = {}
+            if "output_dir" in defaults:
+                parameters["output_dir"] = str(out)
+            if "warehouse" in defaults:
+                parameters["warehouse"] = str(out / "dhis2_warehouse.duckdb")
+                parameters["parquet_dir"] = str(out / "parquet")
+            if "source" in defaults:
                 parameters["source"] = str(source)
             runs[deployment["name"]] = _run(server, deployment["id"], parameters)
 

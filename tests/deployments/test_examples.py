@@ -65,6 +65,7 @@ def test_deploy_script_builds_one_set_per_instance():
         "dhis2-indicator-complexity",
         "dhis2-analytics-export",
         "dhis2-data-values-import",
+        "dhis2-star-schema",
     }
     for deployment in deployments:
         assert deployment.name.startswith("moh-test-")
