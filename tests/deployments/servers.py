@@ -142,7 +142,17 @@ class PrefectServer:
             )
 
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = httpx.request(method, f"{self.api_url}{path}", timeout=30, **kwargs)
+        """Call the server's REST API, waiting out a busy server as Prefect's client does."""
+
+        def call() -> httpx.Response | None:
+            try:
+                response = httpx.request(method, f"{self.api_url}{path}", timeout=30, **kwargs)
+            except httpx.TransportError:
+                return None
+            # A SQLite server answers 503 while its database is locked by another writer.
+            return None if response.status_code in (429, 503) else response
+
+        response = wait_for(f"{method} {path}", call, timeout=120, every=0.5)
         response.raise_for_status()
         return response.json() if response.content else None
 

@@ -10,7 +10,6 @@ local webhook receives exactly one notice that carries no secret. The same for
 
 from __future__ import annotations
 
-import base64
 import csv
 import sys
 from collections.abc import Iterator
@@ -28,25 +27,28 @@ from .servers import PrefectServer, WebhookReceiver, stop_process, wait_for
 pytestmark = pytest.mark.deployments
 
 ROOT = Path(__file__).resolve().parents[2]
-PASSWORD = "district"  # the emulator's admin password: it must never reach a notice
 INSTANCES = ("moh-production", "moh-dev", "moh-staging")
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
-def _save_blocks(server: PrefectServer, emulator: Dhis2Emulator, webhook: str) -> None:
+def _save_blocks(server: PrefectServer, emulator: Dhis2Emulator, webhook: str) -> str:
+    """Save a token block per instance and the webhook block; returns the token."""
     from prefect.blocks.notifications import CustomWebhookNotificationBlock
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    block = emulator.credentials(token=True).model_copy(
+        update={"max_retries": 1, "retry_budget": 1.0, "retry_backoff": 0.05}
+    )
+    assert block.token is not None
     with temporary_settings({PREFECT_API_URL: server.api_url}):
         for name in INSTANCES:
-            emulator.credentials().model_copy(
-                update={"max_retries": 1, "retry_budget": 1.0, "retry_backoff": 0.05}
-            ).save(name, overwrite=True)
+            block.save(name, overwrite=True)
         CustomWebhookNotificationBlock(
             name="dhis2-notifications",
             url=webhook,
             json_data={"text": "{{body}}", "subject": "{{subject}}"},
         ).save("dhis2-notifications", overwrite=True)
+    return block.token.get_secret_value()
 
 
 def _import_file(emulator: Dhis2Emulator, directory: Path) -> Path:
@@ -88,26 +90,27 @@ def _artifacts(server: PrefectServer, run_id: str) -> list[dict[str, Any]]:
     )
 
 
-def _no_secret(text: str) -> None:
-    basic = base64.b64encode(f"admin:{PASSWORD}".encode()).decode()
-    for secret in (PASSWORD, basic, "Authorization", "authorization"):
+def _no_secret(text: str, token: str) -> None:
+    for secret in (token, f"ApiToken {token}", "Authorization", "authorization"):
         assert secret not in text
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[tuple[PrefectServer, Dhis2Emulator, WebhookReceiver]]:
+def stack(
+    tmp_path: Path,
+) -> Iterator[tuple[PrefectServer, Dhis2Emulator, WebhookReceiver, str]]:
     server = PrefectServer(tmp_path / "prefect").start()
     receiver = WebhookReceiver()
     try:
         with Dhis2Emulator() as emulator, receiver.running():
-            _save_blocks(server, emulator, receiver.url)
-            yield server, emulator, receiver
+            token = _save_blocks(server, emulator, receiver.url)
+            yield server, emulator, receiver, token
     finally:
         server.stop()
 
 
 def test_every_deployment_runs_on_a_worker_and_a_failure_notifies_once(stack, tmp_path):
-    server, emulator, receiver = stack
+    server, emulator, receiver, token = stack
     server.cli("work-pool", "create", "dhis2", "--type", "process")
     # `{{ $PWD }}` in the pull step is where the worker's flow runs start.
     deployed = server.cli(
@@ -149,7 +152,7 @@ def test_every_deployment_runs_on_a_worker_and_a_failure_notifies_once(stack, tm
             artifacts = _artifacts(server, run_id)
             assert artifacts, f"{name} published no artifact"
             for artifact in artifacts:
-                _no_secret(str(artifact.get("data")))
+                _no_secret(str(artifact.get("data")), token)
         assert receiver.received == []  # completed runs send nothing (failures only)
 
         # The DHIS2 server goes down: the next run fails and says so, once.
@@ -164,7 +167,7 @@ def test_every_deployment_runs_on_a_worker_and_a_failure_notifies_once(stack, tm
         stop_process(worker)
     assert len(receiver.received) == 1
     for item in receiver.received:
-        _no_secret(str(item))
+        _no_secret(str(item), token)
     (notice,) = receiver.notices()
     assert notice["flow"] == "dhis2-connection-check"
     assert notice["state"] == "Failed"
@@ -175,7 +178,7 @@ def test_every_deployment_runs_on_a_worker_and_a_failure_notifies_once(stack, tm
 
 
 def test_served_flows_pick_up_a_run_and_complete_it(stack, tmp_path):
-    server, _emulator, _receiver = stack
+    server, _emulator, _receiver, _token = stack
     served = server.spawn(
         [
             sys.executable,
