@@ -454,7 +454,9 @@ def _use_prefect_home(home: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m prefect_dhis2.demo", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument(
         "--folder",
         "--output-dir",
