@@ -27,7 +27,6 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -346,14 +345,14 @@ def _shown(path: Path) -> str:
 @contextmanager
 def _emulator(block_name: str) -> Iterator[Any]:
     """The emulator, on the port of the saved block when it is free, so the block is kept."""
-    with ThreadPoolExecutor(1) as pool:
-        # The first API call starts Prefect's embedded server (seconds): import the
-        # emulator and the flows meanwhile.
-        saved_block = pool.submit(_saved_block, block_name)
-        from prefect_dhis2.testing import Dhis2Emulator
+    from prefect_dhis2.credentials import Dhis2Credentials
+    from prefect_dhis2.testing import Dhis2Emulator
 
-        importlib.import_module("prefect_dhis2.flows")
-        saved = saved_block.result()
+    try:
+        loaded = Dhis2Credentials.load(block_name, _sync=True)  # type: ignore[call-arg]
+    except ValueError:  # no such block yet
+        loaded = None
+    saved = loaded if isinstance(loaded, Dhis2Credentials) else None
     port = (urlsplit(saved.base_url).port or 0) if saved is not None else 0
     try:
         dhis2 = Dhis2Emulator(port=port).start()
@@ -370,16 +369,6 @@ def _emulator(block_name: str) -> Iterator[Any]:
         yield dhis2
     finally:
         dhis2.stop()
-
-
-def _saved_block(block_name: str) -> Any | None:
-    from prefect_dhis2.credentials import Dhis2Credentials
-
-    try:
-        loaded = Dhis2Credentials.load(block_name, _sync=True)  # type: ignore[call-arg]
-    except ValueError:  # no such block yet
-        return None
-    return loaded if isinstance(loaded, Dhis2Credentials) else None
 
 
 def _same_login(saved: Any, wanted: Any) -> bool:
