@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib
 import logging
 import os
 import sys
@@ -33,6 +32,18 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from prefect_dhis2 import flows
+from prefect_dhis2.flows import (
+    dhis2_analytics_export,
+    dhis2_connection_check,
+    dhis2_data_values_import,
+    dhis2_geometry_export,
+    dhis2_indicator_complexity,
+    dhis2_metadata_export,
+    dhis2_metadata_quality,
+    dhis2_org_units_export,
+)
 
 __all__ = ["main", "run_demo"]
 
@@ -66,7 +77,7 @@ class _Step:
     """One bundled flow of the demo: its title, the flow, its options and a one-line summary."""
 
     title: str
-    flow: str
+    flow: Callable[..., Any]
     output: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     describe: Callable[[Any], str] | None = None
@@ -75,14 +86,14 @@ class _Step:
 _STEPS = (
     _Step(
         "Connection check",
-        "dhis2_connection_check",
+        dhis2_connection_check,
         describe=lambda r: (
             f"DHIS2 {r.result.version} ({r.result.system_name}) as {r.result.username}"
         ),
     ),
     _Step(
         "Org unit export",
-        "dhis2_org_units_export",
+        dhis2_org_units_export,
         "org_units",
         describe=lambda r: (
             f"{r.result.org_units} org units, {r.result.with_geometry} with geometry"
@@ -90,7 +101,7 @@ _STEPS = (
     ),
     _Step(
         "Metadata export",
-        "dhis2_metadata_export",
+        dhis2_metadata_export,
         "metadata",
         describe=lambda r: (
             f"{r.org_units_export.org_units} org units, {r.data_elements} data elements, "
@@ -99,32 +110,32 @@ _STEPS = (
     ),
     _Step(
         "District geometry",
-        "dhis2_geometry_export",
+        dhis2_geometry_export,
         "geometry",
         {"level": 2},
         describe=lambda r: f"{r.features} features, {r.without_geometry} without geometry",
     ),
     _Step(
         "Metadata quality",
-        "dhis2_metadata_quality",
+        dhis2_metadata_quality,
         "quality",
         describe=lambda r: f"score {r.result.score} ({r.result.rating})",
     ),
     _Step(
         "Indicator complexity",
-        "dhis2_indicator_complexity",
+        dhis2_indicator_complexity,
         "indicators",
         describe=lambda r: f"{r.expressions} expressions parsed, {r.invalid} invalid",
     ),
     _Step(
         "ANC analytics",
-        "dhis2_analytics_export",
+        dhis2_analytics_export,
         "analytics",
         describe=lambda r: _analytics_summary(r),
     ),
     _Step(
         "District trends",
-        "dhis2_analytics_export",
+        dhis2_analytics_export,
         "analytics_districts",
         {
             "data_items": [ANC_1ST_VISIT, "cYeuwXTCPkU", "Uvn6LCg7dVU"],
@@ -181,12 +192,11 @@ def run_demo(folder: Path, block_name: str = "dhis2-emulator-demo") -> list[Any]
 
 
 def _run_step(step: _Step, block_name: str, outputs: Path) -> Any:
-    flow_fn = getattr(importlib.import_module("prefect_dhis2.flows"), step.flow)
     kwargs = dict(step.options)
     if step.output:
         kwargs["output_dir"] = str(outputs / step.output)
     started = time.perf_counter()
-    report = flow_fn(instance=block_name, **kwargs)
+    report = step.flow(instance=block_name, **kwargs)
     summary = step.describe(report) if step.describe else ""
     _print_step(step.title, time.perf_counter() - started, summary, report.files.values())
     return report
@@ -194,8 +204,6 @@ def _run_step(step: _Step, block_name: str, outputs: Path) -> Any:
 
 def _run_imports(dhis2: Any, block_name: str, outputs: Path) -> list[Any]:
     """A dry run, then the commit, of a small file with one bad row; prints its conflicts."""
-    from prefect_dhis2.flows import dhis2_data_values_import
-
     source = _write_import_file(dhis2, outputs / "import")
     reports = []
     for title, dry_run, output in (
@@ -228,7 +236,6 @@ def _run_imports(dhis2: Any, block_name: str, outputs: Path) -> list[Any]:
 
 def _run_star_schema(block_name: str, folder: Path) -> Any | None:
     """The main job: the star-schema warehouse, when this version has its flow."""
-    flows = importlib.import_module("prefect_dhis2.flows")
     star_schema = getattr(flows, "dhis2_star_schema", None)
     if star_schema is None:
         print("  - Star schema            not in this version of prefect-dhis2 (skipped)")
@@ -334,7 +341,7 @@ def _generic_summary(report: Any) -> str:
 def _shown(path: Path) -> str:
     """A path relative to the working directory when it is inside it, for shorter lines."""
     try:
-        return str(path.resolve().relative_to(Path.cwd()))
+        return str(path.absolute().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
 
