@@ -223,8 +223,8 @@ def _run_imports(dhis2: Any, block_name: str, outputs: Path) -> list[Any]:
             continue
         result = report.result
         summary = (
-            f"{result.status}: {result.rows} rows, {result.imported} imported, "
-            f"{result.updated} updated, {result.ignored} ignored, {result.rejected} rejected"
+            f"{result.rows} rows: {result.imported} imported, {result.updated} updated, "
+            f"{result.ignored} ignored, {result.rejected} rejected (status {result.status})"
         )
         files = [str(source), *report.files.values()] if dry_run else report.files.values()
         _print_step(title, time.perf_counter() - started, summary, files)
