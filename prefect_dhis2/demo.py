@@ -248,7 +248,7 @@ def _run_star_schema(block_name: str, folder: Path) -> Any | None:
         parquet_dir=str(folder / "warehouse_parquet"),
     )
     files = dict.fromkeys([str(warehouse), *getattr(report, "files", {}).values()])
-    _print_step("Star schema", time.perf_counter() - started, _generic_summary(report), files)
+    _print_step("Star schema", time.perf_counter() - started, _star_schema_summary(report), files)
     return report
 
 
@@ -330,12 +330,16 @@ def _print_next_steps(folder: Path, has_warehouse: bool) -> None:
         )
 
 
-def _generic_summary(report: Any) -> str:
-    """A few scalar fields of a report whose shape the demo does not know in detail."""
-    skip = {"instance", "output_dir", "files", "duration_s"}
-    fields = report.model_dump(exclude=skip) if hasattr(report, "model_dump") else {}
-    parts = [f"{k}={v}" for k, v in fields.items() if isinstance(v, int | float | str)]
-    return ", ".join(parts[:5])
+def _star_schema_summary(report: Any) -> str:
+    """Facts loaded, the periods added or replaced, and the size of each dimension."""
+    result = report.result
+    periods = f"{len(result.periods_added)} periods added, {len(result.periods_replaced)} replaced"
+    dimensions = ", ".join(
+        f"{table.removeprefix('dim_')} {count:,}"
+        for table, count in result.rows.items()
+        if table.startswith("dim_")
+    )
+    return f"{result.facts_loaded:,} facts loaded ({periods}); {dimensions}"
 
 
 def _shown(path: Path) -> str:
@@ -438,14 +442,12 @@ def _prefect_logs_to(path: Path) -> Iterator[None]:
 
 def _use_prefect_home(home: Path) -> None:
     """Point Prefect at the demo's home (and so its database) if the caller did not already."""
-    home = home.resolve()
-    if Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser().resolve() == home:
-        return
     from prefect.context import refresh_global_settings_context
 
+    home = home.resolve()
     home.mkdir(parents=True, exist_ok=True)
     os.environ["PREFECT_HOME"] = str(home)
-    refresh_global_settings_context()
+    refresh_global_settings_context()  # also picks up the other settings set above
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -464,8 +466,10 @@ def main(argv: list[str] | None = None) -> int:
         "--block-name", default="dhis2-emulator-demo", help="name of the saved credentials block"
     )
     args = parser.parse_args(argv)
-    # The embedded server starts on first use; keep it from phoning home.
+    # The embedded server starts on first use; keep it from phoning home, and give it
+    # time to start on a busy machine (Prefect's default is 20 s).
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     _use_prefect_home(args.folder / "prefect")
     started = time.perf_counter()
     run_demo(args.folder, args.block_name)
