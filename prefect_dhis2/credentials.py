@@ -18,6 +18,7 @@ from prefect_dhis2.client import (
     Dhis2Client,
     RetryPolicy,
 )
+from prefect_dhis2.host_limit import shared_host_slots
 
 __all__ = [
     "DEMO_BASE_URL",
@@ -127,7 +128,9 @@ class Dhis2Credentials(CredentialsBlock):
         retry_backoff_max: Longest wait between retries, in seconds.
         retry_budget: Longest time one request may spend retrying, in seconds.
         max_response_mb: Largest answer read for a data request, in MiB.
-        max_concurrency: Requests sent at once to this instance by one client.
+        max_concurrency: Requests sent at once to this instance: by every client of
+            a process, and inside Prefect runs by every run and worker together
+            (through the host's global concurrency limit, see `prefect_dhis2.host_limit`).
 
     Examples:
         Load a saved block and ask the server for its version:
@@ -222,7 +225,10 @@ class Dhis2Credentials(CredentialsBlock):
         default=4,
         ge=1,
         le=64,
-        description="Requests one client sends to this instance at once (its concurrency budget).",
+        description=(
+            "Requests sent to this instance at once: by every client of a process and, in "
+            "Prefect runs, by every run and worker together (the host's concurrency budget)."
+        ),
     )
 
     @field_validator("base_url", mode="before")
@@ -295,7 +301,11 @@ class Dhis2Credentials(CredentialsBlock):
         return httpx.BasicAuth(self.username, self.password.get_secret_value())
 
     def client_settings(self) -> ClientSettings:
-        """The client settings this block describes (a fresh auth object each time)."""
+        """The client settings this block describes (a fresh auth object each time).
+
+        Inside a Prefect flow or task run they share the host's global concurrency
+        limit (`shared_slots`), so runs on every worker keep to one budget.
+        """
         verify: bool | str = self.verify_tls
         if self.verify_tls and self.ca_bundle:
             verify = self.ca_bundle
@@ -315,6 +325,7 @@ class Dhis2Credentials(CredentialsBlock):
             ),
             max_concurrency=self.max_concurrency,
             max_response_bytes=self.max_response_mb * 1024 * 1024,
+            shared_slots=shared_host_slots(self),
         )
 
     def get_client(self) -> Dhis2Client:

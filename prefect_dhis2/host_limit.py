@@ -3,28 +3,54 @@
 Each DHIS2 host gets a Prefect global concurrency limit named by
 `host_concurrency_limit_name`, created with the block's `max_concurrency` when missing
 and never changed afterwards (an operator may have tuned it for the server).
-`host_slot` makes the slots that `prefect_dhis2.work_queue.run_queue` workers hold.
+
+Every request to a host holds a slot of that host's budget: within one process the
+clients share `prefect_dhis2.client.budget.HostBudget`; inside a Prefect flow or task
+run, `Dhis2Credentials.get_client()` and `get_async_client()` also give the client the
+host's limit as `GlobalLimitSlots`, so the process holds leases on slots of the limit
+and sends no more requests than it holds leases. The leases are taken when requests
+wait, kept while requests follow each other and given back when unused (see the budget
+module for why this avoids the `Retry-After` penalty of one acquire per request).
 
 Examples:
     ```python
-    name = await ensure_host_concurrency_limit(credentials)
-    await run_queue(shards, fetch, workers=4, slot=host_slot(name))
+    name = await ensure_host_concurrency_limit(credentials)  # 'dhis2-dhis2-example-org'
+    with credentials.get_client() as client:  # inside a flow run: holds leases of `name`
+        client.get_server_info()
     ```
 """
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager, suppress
-from typing import TYPE_CHECKING, Any
+import threading
+from contextlib import suppress
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+from uuid import UUID
 
+import httpx
+
+from prefect_dhis2.client.budget import Busy
 from prefect_dhis2.markdown import slug
 from prefect_dhis2.work_queue import SlotFactory
 
 if TYPE_CHECKING:
+    from prefect.client.orchestration import SyncPrefectClient
+
     from prefect_dhis2.credentials import Dhis2Credentials
 
-__all__ = ["ensure_host_concurrency_limit", "host_concurrency_limit_name", "host_slot"]
+__all__ = [
+    "GlobalLimitSlots",
+    "ensure_host_concurrency_limit",
+    "host_concurrency_limit_name",
+    "host_slot",
+    "shared_host_slots",
+]
+
+_MAX_POLL_S = 5.0
+"""Longest wait between two attempts at a taken slot, whatever the server suggests."""
+_LEASE_S = 300.0
+"""A lease outlives a crashed process by at most this long (the keeper renews it)."""
 
 
 def host_concurrency_limit_name(base_url: str) -> str:
@@ -62,20 +88,131 @@ async def ensure_host_concurrency_limit(credentials: Dhis2Credentials) -> str:
 
 
 def host_slot(name: str | None) -> SlotFactory | None:
-    """Slots of the Prefect global concurrency limit `name` for `run_queue` (None when None).
+    """No slot: kept for callers of `run_queue`; the requests hold the host's budget.
+
+    Until 0.2 a `run_queue` worker held a slot of the limit `name` while it worked.
+    Now every request holds one (see the module docstring), so a worker's own slot
+    would count its requests twice; this returns None, `run_queue`'s "no slot".
+
+    Examples:
+        >>> host_slot("dhis2-dhis2-example-org") is None
+        True
+    """
+    del name
+    return None
+
+
+class GlobalLimitSlots:
+    """Slots of a Prefect global concurrency limit, as leases (a `SharedSlots`).
+
+    The limit is created with `limit` slots on first use when it does not exist.
+    Calls of Prefect's sync client, made by the host budget's keeper thread.
+
+    Args:
+        name: The limit's name.
+        limit: Its size when it has to be created.
 
     Examples:
         ```python
-        await run_queue(chunks, send, workers=4, slot=host_slot("dhis2-dhis2-example-org"))
+        slots = GlobalLimitSlots("dhis2-dhis2-example-org", limit=4)
+        lease = slots.acquire()  # a lease id, or Busy(retry_after_s) when all are taken
+        slots.release(lease)
         ```
     """
-    if name is None:
+
+    def __init__(self, name: str, limit: int, lease_s: float = _LEASE_S) -> None:
+        self._name = name
+        self._limit = limit
+        self._lease_s = lease_s
+        self._ensured = False
+
+    def __repr__(self) -> str:
+        return f"GlobalLimitSlots({self._name!r})"
+
+    @property
+    def name(self) -> str:
+        """The limit's name."""
+        return self._name
+
+    @property
+    def lease_s(self) -> float:
+        """Seconds a lease lives without renewal."""
+        return self._lease_s
+
+    def _ensure(self, client: SyncPrefectClient) -> None:
+        from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+        from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+
+        if self._ensured:
+            return
+        try:
+            client.read_global_concurrency_limit_by_name(self._name)
+        except ObjectNotFound:
+            with suppress(ObjectAlreadyExists):  # another run created it first
+                client.create_global_concurrency_limit(
+                    GlobalConcurrencyLimitCreate(name=self._name, limit=self._limit)
+                )
+        self._ensured = True
+
+    def acquire(self) -> UUID | Busy | None:
+        """One attempt at a slot: its lease id, `Busy` (with the server's `Retry-After`)."""
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            self._ensure(client)
+            try:
+                response = client.increment_concurrency_slots_with_lease(
+                    names=[self._name], slots=1, mode="concurrency", lease_duration=self._lease_s
+                )
+            except httpx.HTTPStatusError as exc:
+                if exc.response.status_code != httpx.codes.LOCKED:
+                    raise
+                retry_after = float(exc.response.headers.get("Retry-After") or 1.0)
+                return Busy(min(max(retry_after, 0.1), _MAX_POLL_S))
+            data = response.json()
+            if not data.get("limits"):  # deleted since: nothing to share
+                with suppress(Exception):
+                    client.release_concurrency_slots_with_lease(UUID(str(data["lease_id"])))
+                return None
+            return UUID(str(data["lease_id"]))
+
+    def release(self, lease: object) -> None:
+        """Give the slot of `lease` back."""
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            client.release_concurrency_slots_with_lease(lease_id=UUID(str(lease)))
+
+    def renew(self, lease: object) -> None:
+        """Extend `lease` by `lease_s`."""
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            client.renew_concurrency_lease(lease_id=UUID(str(lease)), lease_duration=self._lease_s)
+
+
+_SLOTS: dict[tuple[str, int], GlobalLimitSlots] = {}
+_SLOTS_LOCK = threading.Lock()
+
+
+def shared_host_slots(credentials: Dhis2Credentials) -> GlobalLimitSlots | None:
+    """The host's global limit as `SharedSlots` inside a Prefect run; None outside one.
+
+    Outside a flow or task run (a script, a notebook) there is no Prefect server to
+    share with, and the process's own budget applies.
+
+    Examples:
+        ```python
+        settings = replace(credentials.client_settings(), shared_slots=shared_host_slots(credentials))
+        ```
+    """
+    from prefect.context import FlowRunContext, TaskRunContext
+
+    if FlowRunContext.get() is None and TaskRunContext.get() is None:
         return None
-    limit = name
-
-    def slot() -> AbstractAsyncContextManager[Any]:
-        from prefect.concurrency.asyncio import concurrency
-
-        return concurrency(limit, occupy=1, strict=False)
-
-    return slot
+    key = (host_concurrency_limit_name(credentials.base_url), credentials.max_concurrency)
+    with _SLOTS_LOCK:
+        slots = _SLOTS.get(key)
+        if slots is None:
+            slots = _SLOTS[key] = GlobalLimitSlots(*key)
+        return slots

@@ -1,15 +1,19 @@
 """A queue of work items driven by a fixed number of workers, each inside a slot (no Prefect).
 
 The DHIS2 engines (analytics shards, import chunks) run their work through
-`run_queue`. Where the slots come from is the caller's choice: the Prefect tasks pass
-`prefect_dhis2.host_limit.host_slot`, so that every run and worker hitting one DHIS2
-host shares one budget; plain Python code passes nothing.
+`run_queue`. The host's request budget is not held here: every request a client sends
+holds a slot of its host's budget (`prefect_dhis2.client.budget`; inside Prefect runs
+backed by leases of the host's global concurrency limit, `prefect_dhis2.host_limit`),
+so the Prefect tasks pass no `slot` and requests made outside a queue (validation
+reads, `system/info`, metadata pages) are counted too. A `slot` is for other budgets
+a caller wants its workers to hold.
 
 A worker keeps its slot from one item to the next while items are queued, for at most
 `hold_s` seconds, instead of releasing it after each item: a release followed at once
 by an acquire races with itself, and the Prefect server answers such a denied acquire
 with a `Retry-After` of about one average slot occupancy, which would leave the worker
-idle for seconds. After `hold_s` the slot is released so that other runs get their turn.
+idle for seconds. The host budget keeps its leases the same way, per process rather
+than per worker. After `hold_s` the slot is released so that other runs get their turn.
 
 Examples:
     ```python

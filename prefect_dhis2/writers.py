@@ -2,7 +2,14 @@
 
 Every writer writes to a temporary file next to the target and renames it into
 place only when the writer is closed without error, so an interrupted export
-never leaves a file that looks complete.
+never leaves a file that looks complete. `abort()` never raises (a disk that is
+full fails the write, and again the flush while the file is dropped): one
+failing writer cannot keep the others from being cleaned up. `close_all` and
+`abort_all` finish or drop a group of writers whatever one of them raises.
+
+Files are created like a plain `open()` would create them: mode `0o666` less the
+process umask (so `umask 022` gives `rw-r--r--`), or the `file_mode` a writer is
+given.
 
 Examples:
     >>> import tempfile, pathlib
@@ -16,10 +23,12 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
 import os
+import secrets
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
@@ -36,6 +45,8 @@ __all__ = [
     "ParquetTableWriter",
     "TableFormat",
     "TableWriter",
+    "abort_all",
+    "close_all",
     "default_table_formats",
     "ensure_writable_dir",
     "extend_bbox",
@@ -160,21 +171,39 @@ def resolve_table_formats(formats: Sequence[str] | None) -> list[str]:
     return ["csv", *(["parquet"] if "parquet" in chosen else [])]
 
 
+def _create_temp(target: Path, suffix: str) -> Path:
+    """A new empty file next to `target`, created with mode 0o666 less the umask.
+
+    `tempfile.mkstemp` would create it 0600, and the rename would carry that mode to
+    the output: other users of a shared export folder could not read it.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        temp = target.parent / f".{target.name}.{secrets.token_hex(6)}{suffix}"
+        try:
+            os.close(os.open(temp, flags, 0o666))
+        except FileExistsError:  # pragma: no cover - 48 random bits
+            continue
+        return temp
+
+
 class _AtomicFile(ABC):
     """Shared temp-file-then-rename lifecycle."""
 
     path: Path
 
-    def __init__(self, path: Path, suffix: str) -> None:
+    def __init__(self, path: Path, suffix: str, file_mode: int | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(
-            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=suffix
-        )
-        os.close(handle)
-        self._temp = Path(temp)
+        self._temp = _create_temp(self.path, suffix)
+        self._file_mode = file_mode
         self._closed = False
         self.rows_written = 0
+
+    def _open_failed(self) -> None:
+        """Called by a subclass whose `__init__` failed after the temp file was made."""
+        self._closed = True
+        self._temp.unlink(missing_ok=True)
 
     @abstractmethod
     def _finish(self) -> None:
@@ -185,23 +214,31 @@ class _AtomicFile(ABC):
         """Close the temporary file without finishing it (it is then deleted)."""
 
     def close(self) -> None:
+        """Finish the file and move it into place (the temp file is gone either way)."""
         if self._closed:
             return
         self._closed = True
         try:
             self._finish()
+            if self._file_mode is not None:
+                os.chmod(self._temp, self._file_mode)
+            os.replace(self._temp, self.path)
         except BaseException:
+            with contextlib.suppress(BaseException):
+                self._discard()
             self._temp.unlink(missing_ok=True)
             raise
-        os.replace(self._temp, self.path)
 
     def abort(self) -> None:
+        """Drop the partial file; never raises, so every writer of a group is cleaned up."""
         if self._closed:
             return
         self._closed = True
-        try:
+        # A full disk fails the buffered flush of the close again: that error says
+        # nothing new (the write already failed) and must not stop the clean-up.
+        with contextlib.suppress(Exception):
             self._discard()
-        finally:
+        with contextlib.suppress(OSError):
             self._temp.unlink(missing_ok=True)
 
     def __enter__(self) -> Self:
@@ -219,6 +256,48 @@ class _AtomicFile(ABC):
             self.abort()
 
 
+class _Finishable(Protocol):
+    def close(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+def abort_all(writers: Iterable[_Finishable | None]) -> None:
+    """Abort every writer (None entries are skipped); never raises.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> writers = [open_table_writer(folder / "a.csv", [Column("id")]), None]
+        >>> abort_all(writers)
+        >>> list(folder.iterdir())
+        []
+    """
+    for writer in writers:
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.abort()
+
+
+def close_all(writers: Iterable[_Finishable | None]) -> None:
+    """Close every writer in order; if one fails, abort the rest and raise its error.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> close_all([open_table_writer(folder / "a.csv", [Column("id")])])
+        >>> [p.name for p in folder.iterdir()]
+        ['a.csv']
+    """
+    pending = [w for w in writers if w is not None]
+    for index, writer in enumerate(pending):
+        try:
+            writer.close()
+        except BaseException:
+            abort_all(pending[index + 1 :])
+            raise
+
+
 def _csv_cell(value: Any) -> Any:
     if value is None:
         return ""
@@ -230,15 +309,31 @@ def _csv_cell(value: Any) -> Any:
 
 
 class CsvTableWriter(_AtomicFile):
-    """Write rows to CSV (UTF-8, header row, empty cells for nulls)."""
+    """Write rows to CSV (UTF-8, header row, empty cells for nulls).
 
-    def __init__(self, path: Path, columns: Sequence[Column]) -> None:
-        super().__init__(path, ".tmp")
+    Args:
+        path: The target file.
+        columns: The typed columns, in output order.
+        file_mode: Permission bits of the finished file (default: like `open()`,
+            0o666 less the umask).
+    """
+
+    def __init__(
+        self, path: Path, columns: Sequence[Column], *, file_mode: int | None = None
+    ) -> None:
+        super().__init__(path, ".tmp", file_mode)
         self.columns = list(columns)
         self._names = [c.name for c in self.columns]
-        self._file = open(self._temp, "w", newline="", encoding="utf-8")  # noqa: SIM115
-        self._writer = csv.writer(self._file)
-        self._writer.writerow(self._names)
+        try:
+            self._file = open(self._temp, "w", newline="", encoding="utf-8")  # noqa: SIM115
+            self._writer = csv.writer(self._file)
+            self._writer.writerow(self._names)
+        except BaseException:
+            if hasattr(self, "_file"):
+                with contextlib.suppress(Exception):
+                    self._file.close()
+            self._open_failed()
+            raise
 
     def write_batch(self, rows: Sequence[Mapping[str, Any]]) -> None:
         names = self._names
@@ -265,9 +360,17 @@ def _arrow_type(kind: ColumnType) -> Any:
 
 
 class ParquetTableWriter(_AtomicFile):
-    """Write rows to Parquet (pyarrow; one row group per batch, zstd)."""
+    """Write rows to Parquet (pyarrow; one row group per batch, zstd).
 
-    def __init__(self, path: Path, columns: Sequence[Column]) -> None:
+    Args:
+        path: The target file.
+        columns: The typed columns, in output order.
+        file_mode: Permission bits of the finished file (default: like `open()`).
+    """
+
+    def __init__(
+        self, path: Path, columns: Sequence[Column], *, file_mode: int | None = None
+    ) -> None:
         try:
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -275,10 +378,14 @@ class ParquetTableWriter(_AtomicFile):
             raise ImportError(
                 "Parquet output needs pyarrow: pip install 'prefect-dhis2[parquet]'"
             ) from None
-        super().__init__(path, ".tmp")
+        super().__init__(path, ".tmp", file_mode)
         self.columns = list(columns)
-        self._schema = pa.schema([(c.name, _arrow_type(c.type)) for c in self.columns])
-        self._writer = pq.ParquetWriter(str(self._temp), self._schema, compression="zstd")
+        try:
+            self._schema = pa.schema([(c.name, _arrow_type(c.type)) for c in self.columns])
+            self._writer = pq.ParquetWriter(str(self._temp), self._schema, compression="zstd")
+        except BaseException:
+            self._open_failed()
+            raise
 
     def write_batch(self, rows: Sequence[Mapping[str, Any]]) -> None:
         import pyarrow as pa
@@ -312,7 +419,11 @@ def _arrow_value(value: Any, kind: ColumnType) -> Any:
 
 
 def open_table_writer(
-    path: str | os.PathLike[str], columns: Sequence[Column], format: TableFormat | None = None
+    path: str | os.PathLike[str],
+    columns: Sequence[Column],
+    format: TableFormat | None = None,
+    *,
+    file_mode: int | None = None,
 ) -> TableWriter:
     """Open an atomic writer for `path`; the format comes from the suffix unless given.
 
@@ -320,6 +431,8 @@ def open_table_writer(
         path: The target file (`.csv` or `.parquet`).
         columns: The typed columns, in output order.
         format: `csv` or `parquet`, overriding the suffix.
+        file_mode: Permission bits of the finished file, e.g. `0o640`; None
+            creates it as `open()` would (0o666 less the umask).
 
     Returns:
         A writer; use it as a context manager.
@@ -330,9 +443,9 @@ def open_table_writer(
     target = Path(path)
     kind = format or target.suffix.lstrip(".").lower()
     if kind == "csv":
-        return CsvTableWriter(target, columns)
+        return CsvTableWriter(target, columns, file_mode=file_mode)
     if kind == "parquet":
-        return ParquetTableWriter(target, columns)
+        return ParquetTableWriter(target, columns, file_mode=file_mode)
     raise ValueError(f"Unknown table format {kind!r}: use 'csv' or 'parquet'")
 
 
@@ -342,9 +455,10 @@ def write_table(
     rows: Iterable[Mapping[str, Any]],
     *,
     batch_size: int = 10_000,
+    file_mode: int | None = None,
 ) -> int:
     """Write all `rows` to `path` atomically; returns the row count."""
-    with open_table_writer(path, columns) as writer:
+    with open_table_writer(path, columns, file_mode=file_mode) as writer:
         batch: list[Mapping[str, Any]] = []
         for row in rows:
             batch.append(row)
@@ -390,10 +504,14 @@ class GeoJsonWriter(_AtomicFile):
         [-11.7, 8.1, -11.7, 8.1]
     """
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, ".tmp")
-        self._file = open(self._temp, "w", encoding="utf-8")  # noqa: SIM115
-        self._file.write('{"type": "FeatureCollection", "features": [')
+    def __init__(self, path: Path, *, file_mode: int | None = None) -> None:
+        super().__init__(path, ".tmp", file_mode)
+        try:
+            self._file = open(self._temp, "w", encoding="utf-8")  # noqa: SIM115
+            self._file.write('{"type": "FeatureCollection", "features": [')
+        except BaseException:
+            self._open_failed()
+            raise
         self.bbox = [math.inf, math.inf, -math.inf, -math.inf]
 
     def write_features(self, features: Iterable[Mapping[str, Any]]) -> None:

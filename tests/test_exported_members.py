@@ -103,7 +103,7 @@ FACES: dict[str, str] = {
     """,
     "prefect_dhis2.writers": """
         Column ColumnType CsvTableWriter GeoJsonWriter ParquetTableWriter TableFormat
-        TableWriter default_table_formats ensure_writable_dir extend_bbox
+        TableWriter abort_all close_all default_table_formats ensure_writable_dir extend_bbox
         open_table_writer resolve_output_dir resolve_table_formats write_table
     """,
     "prefect_dhis2.runtime": """

@@ -25,6 +25,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from prefect_dhis2._version import __version__
+from prefect_dhis2.client.budget import SharedSlots
 from prefect_dhis2.client.errors import (
     Dhis2AuthenticationError,
     Dhis2BadRequestError,
@@ -208,8 +209,9 @@ class ClientSettings:
             computes on request and can be slow.
         verify: TLS verification: True, False or a CA bundle path.
         retry: The retry policy.
-        max_concurrency: Requests one client sends at once (the async client's
-            concurrent paging respects it).
+        max_concurrency: Requests sent at once to this host: every request of
+            every client of the process holds a slot of the host's budget
+            (`prefect_dhis2.client.budget`), and waits while this many are in flight.
         page_size: Records per metadata page.
         max_url_length: Longest URL the client builds when it splits
             `id:in:[...]` filters (servers commonly refuse 8 KB request lines).
@@ -218,6 +220,10 @@ class ClientSettings:
             one is refused with `Dhis2ResponseTooLargeError` instead of filling
             memory. Small system answers (`/api/system/info`, `/api/me`, job
             notifications) are limited to `SMALL_RESPONSE_BYTES`.
+        shared_slots: A budget shared with other processes (the Prefect tasks
+            pass the host's global concurrency limit): the process holds at most
+            `max_concurrency` leases on it and sends no more requests than it
+            holds leases. None = only this process's budget.
 
     Each attempt must also finish within its timeouts in total: the read
     timeout bounds the whole answer, not only the gap between two bytes, so a
@@ -236,6 +242,7 @@ class ClientSettings:
     page_size: int = DEFAULT_PAGE_SIZE
     max_url_length: int = 6000
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    shared_slots: SharedSlots | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.max_concurrency < 1:

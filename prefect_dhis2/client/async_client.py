@@ -22,6 +22,7 @@ from prefect_dhis2.client._core import (
     remaining_pages,
     validate_endpoint,
 )
+from prefect_dhis2.client.budget import host_budget
 from prefect_dhis2.models import (
     AnalyticsGrid,
     ImportReport,
@@ -41,8 +42,9 @@ class AsyncDhis2Client:
     """An asyncio client for one DHIS2 instance, with the same methods as
     `Dhis2Client` (awaitable) and concurrent paging.
 
-    At most `settings.max_concurrency` requests are in flight at once, across
-    every call made through this client.
+    At most `settings.max_concurrency` requests are in flight at once to the
+    host, across every call made through this client and every other client
+    of the process (see `prefect_dhis2.client.budget`).
 
     Args:
         settings: Where and how to connect.
@@ -67,7 +69,10 @@ class AsyncDhis2Client:
         if transport is not None:
             options["transport"] = transport
         self._http = httpx.AsyncClient(**options)
-        self._slots = asyncio.Semaphore(settings.max_concurrency)
+        self._budget = host_budget(settings.base_url)
+        self._sharing = settings.shared_slots is not None
+        if settings.shared_slots is not None:
+            self._budget.share(settings.shared_slots, settings.max_concurrency)
 
     @property
     def settings(self) -> ClientSettings:
@@ -100,8 +105,8 @@ class AsyncDhis2Client:
                 return done.value
 
     async def _send(self, operation: Operation) -> Outcome:
-        async with self._slots:
-            body = BodyReader(self._core, operation)
+        async with self._budget.aslot(self.settings.max_concurrency):
+            body = BodyReader(self._core, operation)  # the deadline starts with the slot
             try:
                 async with self._http.stream(
                     operation.method,
@@ -354,7 +359,10 @@ class AsyncDhis2Client:
     # -- lifecycle -------------------------------------------------------------------
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool (and stop sharing the host's budget)."""
+        if self._sharing:
+            self._sharing = False
+            self._budget.unshare()
         await self._http.aclose()
 
     async def close(self) -> None:

@@ -19,6 +19,7 @@ from prefect_dhis2.client._core import (
     Send,
     validate_endpoint,
 )
+from prefect_dhis2.client.budget import host_budget
 from prefect_dhis2.models import (
     AnalyticsGrid,
     ImportReport,
@@ -39,7 +40,9 @@ class Dhis2Client:
 
     Usually obtained from a credentials block; it holds a connection pool, so
     use it as a context manager or call `close()`. Retries, timeouts, paging and
-    error mapping are built in (see `ClientSettings` and `RetryPolicy`).
+    error mapping are built in (see `ClientSettings` and `RetryPolicy`). Each
+    request holds a slot of its host's budget, shared with every other client of
+    the process (see `prefect_dhis2.client.budget`).
 
     Args:
         settings: Where and how to connect.
@@ -65,6 +68,10 @@ class Dhis2Client:
         if transport is not None:
             options["transport"] = transport
         self._http = httpx.Client(**options)
+        self._budget = host_budget(settings.base_url)
+        self._sharing = settings.shared_slots is not None
+        if settings.shared_slots is not None:
+            self._budget.share(settings.shared_slots, settings.max_concurrency)
 
     @property
     def settings(self) -> ClientSettings:
@@ -95,21 +102,22 @@ class Dhis2Client:
                 return done.value
 
     def _send(self, operation: Operation) -> Outcome:
-        body = BodyReader(self._core, operation)
-        try:
-            with self._http.stream(
-                operation.method,
-                operation.path,
-                params=tuple(operation.params),
-                json=operation.json,
-                timeout=operation.timeout or httpx.USE_CLIENT_DEFAULT,
-            ) as response:
-                for chunk in response.iter_bytes():
-                    if (stop := body.add(response, chunk)) is not None:
-                        return stop
-                return body.finish(response)
-        except httpx.TransportError as exc:
-            return exc
+        with self._budget.slot(self.settings.max_concurrency):
+            body = BodyReader(self._core, operation)  # the deadline starts with the slot
+            try:
+                with self._http.stream(
+                    operation.method,
+                    operation.path,
+                    params=tuple(operation.params),
+                    json=operation.json,
+                    timeout=operation.timeout or httpx.USE_CLIENT_DEFAULT,
+                ) as response:
+                    for chunk in response.iter_bytes():
+                        if (stop := body.add(response, chunk)) is not None:
+                            return stop
+                    return body.finish(response)
+            except httpx.TransportError as exc:
+                return exc
 
     # -- system --------------------------------------------------------------------
 
@@ -417,7 +425,10 @@ class Dhis2Client:
     # -- lifecycle -------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool (and stop sharing the host's budget)."""
+        if self._sharing:
+            self._sharing = False
+            self._budget.unshare()
         self._http.close()
 
     def __enter__(self) -> Self:

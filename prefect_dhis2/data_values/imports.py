@@ -3,9 +3,10 @@
 `aimport_data_values` takes an open `AsyncDhis2Client` and rows with DHIS2's names
 (see `prefect_dhis2.data_values.rows`):
 
-1. Every row is normalised and checked locally (fields, UIDs, periods), then the data
-   elements' value types are read once and a non-numeric value for a numeric element
-   fails the same way, before any write.
+1. Every row is normalised and checked locally (fields, UIDs, periods, rows that give
+   one data value different values: see `resolve_duplicate_values` and `on_duplicate`),
+   then the data elements' value types are read once and a non-numeric value for a
+   numeric element fails the same way, before any write.
 2. A dry run of every chunk comes first by default; with `dry_run=False` the chunks
    are then committed, concurrently under the client's `max_concurrency` and, when
    given a `slot`, a shared budget (the Prefect tasks pass the host's global
@@ -37,7 +38,9 @@ from pydantic import BaseModel, Field, PrivateAttr
 
 from prefect_dhis2.client import AsyncDhis2Client, Dhis2AuthenticationError, Dhis2Error
 from prefect_dhis2.data_values.rows import (
+    DuplicatePolicy,
     normalise_row,
+    resolve_duplicate_values,
     validate_data_value_rows,
     validate_value_types,
 )
@@ -110,6 +113,8 @@ class DataValuesImportResult(BaseModel):
     Attributes:
         dry_run: True when nothing was committed.
         rows: Input rows.
+        duplicates_dropped: Input rows not sent because another row names the same
+            data value (an identical repeat, or the row `on_duplicate` did not keep).
         chunks: Chunks sent.
         imported: Values created.
         updated: Values changed.
@@ -130,6 +135,7 @@ class DataValuesImportResult(BaseModel):
 
     dry_run: bool
     rows: int = 0
+    duplicates_dropped: int = 0
     chunks: int = 0
     imported: int = 0
     updated: int = 0
@@ -182,19 +188,22 @@ class DataValuesImportError(RuntimeError):
 
 
 def _conflicts_of(
-    summary: ImportSummary, chunk: int, offset: int, rows: Sequence[Mapping[str, Any]]
+    summary: ImportSummary,
+    chunk: int,
+    offset: int,
+    rows: Sequence[Mapping[str, Any]],
+    numbers: Sequence[int],
 ) -> tuple[list[DataValueConflict], set[int]]:
     conflicts: list[DataValueConflict] = []
     rejected = {offset + i for i in summary.rejected_indexes}
     for conflict in summary.conflicts:
         indexes: list[int | None] = list(conflict.indexes) or [None]
         for index in indexes:
-            source = (
-                rows[offset + index] if index is not None and offset + index < len(rows) else {}
-            )
+            known = index is not None and offset + index < len(rows)
+            source = rows[offset + index] if known and index is not None else {}
             conflicts.append(
                 DataValueConflict(
-                    row=offset + index + 1 if index is not None else None,
+                    row=numbers[offset + index] if known and index is not None else None,
                     chunk=chunk,
                     data_element=source.get("dataElement"),
                     period=source.get("period"),
@@ -215,6 +224,7 @@ def _payload(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 async def _import_pass(
     client: AsyncDhis2Client,
     rows: Sequence[Mapping[str, Any]],
+    numbers: Sequence[int],
     *,
     dry_run: bool,
     chunk_size: int,
@@ -249,8 +259,8 @@ async def _import_pass(
                 logger.warning(
                     "Data value chunk %d (rows %d-%d) failed (attempt %d of %d): %s",
                     number,
-                    offset + 1,
-                    offset + len(chunk),
+                    numbers[offset],
+                    numbers[offset + len(chunk) - 1],
                     attempt + 1,
                     chunk_attempts,
                     exc,
@@ -263,7 +273,7 @@ async def _import_pass(
             result.updated += count.updated
             result.ignored += count.ignored
             result.deleted += count.deleted
-            conflicts, bad = _conflicts_of(summary, number, offset, rows)
+            conflicts, bad = _conflicts_of(summary, number, offset, rows, numbers)
             result.conflicts.extend(conflicts)
             rejected.update(bad)
             return
@@ -272,7 +282,7 @@ async def _import_pass(
         result.failed_chunks.append(
             ChunkFailure(
                 chunk=number,
-                first_row=offset + 1,
+                first_row=numbers[offset],
                 rows=len(chunk),
                 error=type(error).__name__,
                 message=error.dhis2_message or error.message,
@@ -320,6 +330,7 @@ async def aimport_data_values(
     slot: SlotFactory | None = None,
     chunk_attempts: int = 3,
     check_value_types: bool = True,
+    on_duplicate: DuplicatePolicy = "error",
     source: str = "input",
     logger: _Logger | None = None,
 ) -> DataValuesImportResult:
@@ -341,6 +352,9 @@ async def aimport_data_values(
             client's own retries); safe because data value imports are upserts.
         check_value_types: Read the data elements' value types and check the
             values of numeric elements before importing.
+        on_duplicate: Rows that give one data value key different values: `error`
+            (the default: refused before any request, naming the rows), `first` or
+            `last` (keep that one). Identical repeats are sent once in every case.
         source: Name of the input, for error messages.
         logger: Where failed chunk attempts are logged (the tasks pass the run
             logger); the `prefect_dhis2` logger when None.
@@ -361,8 +375,9 @@ async def aimport_data_values(
         raise ValueError("chunk_size must be at least 1")
     normalised = [normalise_row(r) for r in rows]
     validate_data_value_rows(normalised, source)
+    kept, numbers = resolve_duplicate_values(normalised, on_duplicate, source)
     if check_value_types:
-        validate_value_types(normalised, await _value_types(client, normalised), source)
+        validate_value_types(normalised, await _value_types(client, kept), source)
     options: dict[str, Any] = {
         "chunk_size": chunk_size,
         "import_strategy": import_strategy,
@@ -373,14 +388,21 @@ async def aimport_data_values(
     }
     check: DataValuesImportResult | None = None
     if dry_run or dry_run_first:
-        check = await _import_pass(client, normalised, dry_run=True, **options)
+        check = await _import_pass(client, kept, numbers, dry_run=True, **options)
+        _count_input(check, len(normalised))
         if dry_run:
             return check
-    result = await _import_pass(client, normalised, dry_run=False, **options)
+    result = await _import_pass(client, kept, numbers, dry_run=False, **options)
+    _count_input(result, len(normalised))
     result.dry_run_check = check
     if check is not None:
         _reconcile(result, check)
     return result
+
+
+def _count_input(result: DataValuesImportResult, rows: int) -> None:
+    result.duplicates_dropped = rows - result.rows
+    result.rows = rows
 
 
 def _reconcile(result: DataValuesImportResult, check: DataValuesImportResult) -> None:

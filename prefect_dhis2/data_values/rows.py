@@ -5,6 +5,12 @@ Rows use DHIS2's names (`dataElement`, `period`, `orgUnit`, `categoryOptionCombo
 and invalid periods fail with the row number before any request; `validate_value_types`
 checks the values of numeric data elements against their DHIS2 `valueType`.
 
+Two rows with the same data value key (`DATA_VALUE_KEY`: data element, period, org
+unit and the two option combos) are one DHIS2 value: DHIS2 would store the last one
+and count both. `resolve_duplicate_values` sends a repeated identical row once and,
+by default, refuses rows that give one key different values, naming them; the
+`on_duplicate` policy `"first"` or `"last"` keeps that row of each key instead.
+
 Examples:
     >>> rows = [normalise_row({"dataElement": "fbfJHSPpUQD", "period": "202401",
     ...                        "orgUnit": "ImspTQPwCqd", "value": 12, "comment": " "})]
@@ -21,17 +27,20 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from prefect_dhis2.periods import is_valid_period
 from prefect_dhis2.uids import is_valid_uid
 
 __all__ = [
     "DATA_VALUE_COLUMNS",
+    "DATA_VALUE_KEY",
     "REQUIRED_COLUMNS",
+    "DuplicatePolicy",
     "InvalidDataValuesError",
     "normalise_row",
     "read_data_values_file",
+    "resolve_duplicate_values",
     "validate_data_value_rows",
     "validate_value_types",
 ]
@@ -50,6 +59,18 @@ DATA_VALUE_COLUMNS: tuple[str, ...] = (
     "followup",
 )
 """The data value fields DHIS2 imports, in DHIS2's spelling."""
+
+DATA_VALUE_KEY: tuple[str, ...] = (
+    "dataElement",
+    "period",
+    "orgUnit",
+    "categoryOptionCombo",
+    "attributeOptionCombo",
+)
+"""The fields that name one stored DHIS2 data value (a missing combo is the default one)."""
+
+DuplicatePolicy = Literal["error", "first", "last"]
+"""What to do with rows that give one data value key different values."""
 
 _NUMERIC_TYPES = frozenset(
     {
@@ -258,3 +279,75 @@ def validate_value_types(
             errors.append((number, f"data element {row['dataElement']}: {problem}"))
     if errors:
         raise InvalidDataValuesError(errors, source)
+
+
+def _key_text(key: tuple[str, ...]) -> str:
+    named = [f"{name} {value}" for name, value in zip(DATA_VALUE_KEY, key, strict=True) if value]
+    return ", ".join(named)
+
+
+def resolve_duplicate_values(
+    rows: Sequence[Mapping[str, Any]],
+    on_duplicate: DuplicatePolicy = "error",
+    source: str = "input",
+) -> tuple[list[Mapping[str, Any]], list[int]]:
+    """Keep one row per data value key; returns the rows kept and their input row numbers.
+
+    A row that repeats an earlier one exactly is dropped under every policy (DHIS2
+    would store the same value). Rows that give one key different values (value,
+    comment or follow-up) are refused with `on_duplicate="error"` (the default);
+    `"first"` keeps the first of them, `"last"` the last (what DHIS2 itself would
+    store), in the position of the first.
+
+    Args:
+        rows: Normalised rows (see `normalise_row`).
+        on_duplicate: `error`, `first` or `last`.
+        source: Name of the input, for messages.
+
+    Returns:
+        `(rows, numbers)`: the rows to send and the 1-based input number of each.
+
+    Raises:
+        InvalidDataValuesError: Naming each row that contradicts an earlier one.
+        ValueError: For an unknown policy.
+
+    Examples:
+        >>> a = {"dataElement": "fbfJHSPpUQD", "period": "202401", "orgUnit": "ImspTQPwCqd"}
+        >>> rows = [{**a, "value": "5"}, {**a, "value": "5"}, {**a, "value": "7"}]
+        >>> resolve_duplicate_values(rows, "last")
+        ([{'dataElement': 'fbfJHSPpUQD', 'period': '202401', 'orgUnit': 'ImspTQPwCqd', 'value': '7'}], [3])
+        >>> resolve_duplicate_values(rows)
+        Traceback (most recent call last):
+        ...
+        prefect_dhis2.data_values.rows.InvalidDataValuesError: 1 invalid data value(s) in input: row 3: same data value as row 1 (dataElement fbfJHSPpUQD, period 202401, orgUnit ImspTQPwCqd) with a different value: '7', row 1 has '5'
+    """
+    if on_duplicate not in ("error", "first", "last"):
+        raise ValueError(f"Unknown on_duplicate {on_duplicate!r}: use 'error', 'first' or 'last'")
+    first_of: dict[tuple[str, ...], int] = {}  # key -> position in `kept`
+    kept: list[Mapping[str, Any]] = []
+    numbers: list[int] = []
+    errors: list[tuple[int, str]] = []
+    for number, row in enumerate(rows, start=1):
+        key = tuple(str(row.get(name) or "") for name in DATA_VALUE_KEY)
+        position = first_of.get(key)
+        if position is None:
+            first_of[key] = len(kept)
+            kept.append(row)
+            numbers.append(number)
+            continue
+        earlier = kept[position]
+        if dict(earlier) == dict(row):
+            continue
+        if on_duplicate == "error":
+            message = (
+                f"same data value as row {numbers[position]} ({_key_text(key)}) with a "
+                f"different value: {row.get('value')!r}, row {numbers[position]} has "
+                f"{earlier.get('value')!r}"
+            )
+            errors.append((number, message))
+        elif on_duplicate == "last":
+            kept[position] = row
+            numbers[position] = number
+    if errors:
+        raise InvalidDataValuesError(errors, source)
+    return kept, numbers

@@ -38,7 +38,7 @@ from prefect_dhis2.credentials import Dhis2Credentials
 from prefect_dhis2.data_values.extract import DataValuesExtract, afetch_data_values
 from prefect_dhis2.data_values.imports import DataValuesImportResult, aimport_data_values
 from prefect_dhis2.data_values.report import import_summary_line, import_summary_markdown
-from prefect_dhis2.data_values.rows import read_data_values_file
+from prefect_dhis2.data_values.rows import DuplicatePolicy, read_data_values_file
 from prefect_dhis2.host_limit import ensure_host_concurrency_limit, host_slot
 from prefect_dhis2.runtime import run_engine, run_logger, run_sync
 
@@ -79,6 +79,7 @@ def import_data_values(
     async_job: bool = False,
     use_host_limit: bool = True,
     chunk_attempts: int = 3,
+    on_duplicate: DuplicatePolicy = "error",
 ) -> DataValuesImportResult:
     """Import data values from rows or a CSV/JSON file; dry run only by default.
 
@@ -95,6 +96,8 @@ def import_data_values(
         async_job: Send each chunk as an `async=true` job.
         use_host_limit: Hold a slot of the host's global concurrency limit per chunk.
         chunk_attempts: Attempts per chunk whose request fails.
+        on_duplicate: Rows that give one data value different values: `error`
+            (refused before any request, naming the rows), `first` or `last`.
 
     Returns:
         The summed result; a failed chunk shows in `failed_chunks` and `status`.
@@ -131,6 +134,7 @@ def import_data_values(
                 async_job=async_job,
                 slot=slot,
                 chunk_attempts=chunk_attempts,
+                on_duplicate=on_duplicate,
                 source=source,
                 logger=logger,
             )

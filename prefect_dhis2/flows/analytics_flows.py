@@ -96,6 +96,11 @@ def dhis2_analytics_export(
         dimensions={"co": []} if category_option_combos else {},
         include_num_den=include_num_den or None,
     )
+    if not query.org_units and "ou" not in query.filters:
+        raise ValueError(
+            "At least one org unit (ou) must be given, in org_units or as a filter "
+            "such as 'ou:ImspTQPwCqd'."
+        )
     table_formats = resolve_table_formats(formats)
     directory = resolve_output_dir(output_dir, "dhis2-analytics")
     creds = resolve_credentials(credentials, instance)

@@ -8,6 +8,7 @@ from prefect_dhis2._deprecation import deprecated_names
 from prefect_dhis2.credentials import Dhis2Credentials, resolve_credentials
 from prefect_dhis2.data_values import DataValuesImportResult, import_data_values
 from prefect_dhis2.data_values.report import write_conflicts_csv
+from prefect_dhis2.data_values.rows import DuplicatePolicy
 from prefect_dhis2.runtime import Dhis2FlowReport, Stopwatch
 from prefect_dhis2.writers import resolve_output_dir
 
@@ -39,6 +40,7 @@ def dhis2_data_values_import(
     chunk_size: int = 5_000,
     import_strategy: str = "CREATE_AND_UPDATE",
     async_job: bool = False,
+    on_duplicate: DuplicatePolicy = "error",
 ) -> DataValuesImportReport:
     """Import a CSV or JSON file of data values; a dry run unless `dry_run=False`.
 
@@ -58,6 +60,9 @@ def dhis2_data_values_import(
         chunk_size: Values per request.
         import_strategy: `CREATE_AND_UPDATE`, `CREATE`, `UPDATE` or `DELETE`.
         async_job: Import each chunk as an `async=true` DHIS2 job.
+        on_duplicate: Rows that give one data value (data element, period, org unit,
+            option combos) different values: `error` (the default: refused before
+            any request, naming the rows), `first` or `last` (keep that row).
 
     Raises:
         InvalidDataValuesError: Before any request, naming the bad rows.
@@ -80,6 +85,7 @@ def dhis2_data_values_import(
         chunk_size=chunk_size,
         import_strategy=import_strategy,
         async_job=async_job,
+        on_duplicate=on_duplicate,
     )
     files: dict[str, str] = {}
     if result.conflicts:

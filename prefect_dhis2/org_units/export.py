@@ -31,7 +31,13 @@ from prefect_dhis2.org_units.hierarchy import (
     org_unit_columns,
     org_unit_filters,
 )
-from prefect_dhis2.writers import GeoJsonWriter, TableWriter, open_table_writer
+from prefect_dhis2.writers import (
+    GeoJsonWriter,
+    TableWriter,
+    abort_all,
+    close_all,
+    open_table_writer,
+)
 
 if TYPE_CHECKING:
     from prefect_dhis2.client import AsyncDhis2Client
@@ -127,14 +133,15 @@ async def aexport_org_units(
     names_loaded = asyncio.ensure_future(load_names())
     columns = org_unit_columns(max_level)
     files = {f"org_units_{fmt}": str(output_dir / f"org_units.{fmt}") for fmt in table_formats}
-    writers: list[TableWriter] = [
-        open_table_writer(output_dir / f"org_units.{fmt}", columns) for fmt in table_formats
-    ]
-    geo = GeoJsonWriter(output_dir / "org_units.geojson") if geojson else None
-    if geo is not None:
-        files["org_units_geojson"] = str(geo.path)
+    if geojson:
+        files["org_units_geojson"] = str(output_dir / "org_units.geojson")
+    writers: list[TableWriter] = []
+    geo: GeoJsonWriter | None = None
     count = with_geometry = 0
     try:
+        for fmt in table_formats:
+            writers.append(open_table_writer(output_dir / f"org_units.{fmt}", columns))
+        geo = GeoJsonWriter(output_dir / "org_units.geojson") if geojson else None
         async for page in client.iter_metadata(
             "organisationUnits", fields=ORG_UNIT_FIELDS, filters=filters
         ):
@@ -151,15 +158,9 @@ async def aexport_org_units(
         await names_loaded  # an empty selection still surfaces pass 1 errors
     except BaseException:
         names_loaded.cancel()
-        for writer in writers:
-            writer.abort()
-        if geo is not None:
-            geo.abort()
+        abort_all([*writers, geo])
         raise
-    for writer in writers:
-        writer.close()
-    if geo is not None:
-        geo.close()
+    close_all([*writers, geo])  # one failing close aborts the others
     log.info("Wrote %d org units (%d with geometry)", count, with_geometry)
     return OrgUnitExportResult(
         org_units=count,

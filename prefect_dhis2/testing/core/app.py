@@ -58,6 +58,9 @@ def _normalise_path(path: str) -> tuple[str, str | None]:
     return path, version
 
 
+_DEPART_KEY = "prefect_dhis2.depart"
+
+
 def _transport_of(send: Send) -> Any:
     """The asyncio transport behind uvicorn's `send` (for connection resets), if reachable."""
     cycle = getattr(send, "__self__", None)
@@ -110,6 +113,25 @@ class EmulatorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        stats = self.state.stats
+        stats.arrive()
+        departed = False
+
+        def depart() -> None:
+            # Called before the last byte leaves: a client that has its answer and
+            # sends the next request must never find this one still counted.
+            nonlocal departed
+            if not departed:
+                departed = True
+                stats.depart()
+
+        scope[_DEPART_KEY] = depart
+        try:
+            await self._handle(scope, receive, send)
+        finally:
+            depart()
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = self.state
         started_wall, started = _wall(), now()
         method: str = scope["method"]
@@ -165,6 +187,7 @@ class EmulatorMiddleware:
             elif message["type"] == "http.response.body" and not message.get("more_body"):
                 info["rows"] = scope.get(ROWS_SCOPE_KEY, info["rows"]) or 0
                 log()
+                scope[_DEPART_KEY]()
             await send(message)
 
         rule = state.faults.pick(method, path)
@@ -176,6 +199,7 @@ class EmulatorMiddleware:
             if rule.kind == "reset":
                 transport = _transport_of(send)
                 log()
+                scope[_DEPART_KEY]()
                 if transport is None:
                     raise ConnectionResetError("Emulated connection reset")
                 transport.abort()
@@ -260,6 +284,7 @@ class EmulatorMiddleware:
             await send({"type": "http.response.body", "body": data[: len(data) // 2],
                         "more_body": True})  # fmt: skip
             transport = info["transport"]
+            scope[_DEPART_KEY]()
             if transport is not None:
                 transport.abort()
             return

@@ -272,8 +272,12 @@ class ServerStats:
     Attributes:
         requests: Requests that reached the (simulated) server.
         total_server_work_s: Sum of the simulated work (latency + per-row cost).
-        max_in_flight: Highest number of requests worked on at the same time.
+        max_in_flight: Highest number of requests worked on at the same time (by the
+            cost model's workers).
         total_queue_wait_s: Sum of the time requests waited for a free worker.
+        open_requests: HTTP requests open right now, from arrival until their last
+            byte is sent (faults and refusals included): what a client's budget bounds.
+        max_open_requests: The most HTTP requests open at once.
     """
 
     requests: int = 0
@@ -281,6 +285,8 @@ class ServerStats:
     max_in_flight: int = 0
     total_queue_wait_s: float = 0.0
     in_flight: int = 0
+    open_requests: int = 0
+    max_open_requests: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def capacity_bound_s(self, max_concurrent: int | None) -> float:
@@ -296,6 +302,7 @@ class ServerStats:
             self.total_server_work_s = 0.0
             self.max_in_flight = 0
             self.total_queue_wait_s = 0.0
+            self.max_open_requests = self.open_requests
 
     def enter(self, waited_s: float) -> None:
         """Count a request that starts being worked on."""
@@ -304,6 +311,17 @@ class ServerStats:
             self.in_flight += 1
             self.total_queue_wait_s += waited_s
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def arrive(self) -> None:
+        """Count an HTTP request that has arrived."""
+        with self._lock:
+            self.open_requests += 1
+            self.max_open_requests = max(self.max_open_requests, self.open_requests)
+
+    def depart(self) -> None:
+        """Count an HTTP request whose answer is complete (or dropped)."""
+        with self._lock:
+            self.open_requests -= 1
 
     def leave(self, work_s: float) -> None:
         """Count a finished request and its simulated work."""

@@ -1,0 +1,96 @@
+"""The host budget across processes: two workers' flow runs share one Prefect limit."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+
+from prefect_dhis2.host_limit import host_concurrency_limit_name, host_slot
+from prefect_dhis2.runtime import run_sync
+from prefect_dhis2.testing import CostModel
+
+WORKER = textwrap.dedent(
+    """
+    import asyncio, sys, time
+    from pathlib import Path
+
+    from prefect import flow
+
+    from prefect_dhis2 import Dhis2Credentials
+
+    base_url, user, password, barrier, requests = sys.argv[1:6]
+
+
+    @flow
+    def hammer() -> None:
+        credentials = Dhis2Credentials(
+            base_url=base_url, username=user, password=password, max_concurrency=2
+        )
+        Path(barrier, user).touch()  # start together: wait for the other worker's flow
+        deadline = time.monotonic() + 120
+        while len(list(Path(barrier).glob("*[!t]"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        Path(barrier, user + ".start").write_text(repr(time.time()))
+
+        async def run() -> None:
+            async with credentials.get_async_client() as client:
+                await asyncio.gather(*(client.get_server_info() for _ in range(int(requests))))
+
+        asyncio.run(run())
+
+
+    hammer()
+    """
+)
+
+
+def test_flow_runs_in_two_processes_keep_to_one_budget(
+    prefect_server, dhis2_emulator_factory, tmp_path: Path
+):
+    emulator = dhis2_emulator_factory(cost=CostModel(latency_s=0.03))
+    name = host_concurrency_limit_name(emulator.base_url)
+
+    async def create_limit() -> None:
+        async with get_client() as client:
+            await client.create_global_concurrency_limit(
+                GlobalConcurrencyLimitCreate(name=name, limit=2)
+            )
+
+    run_sync(create_limit())
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    users = {"admin": "district", "reader": emulator.state.users.password("reader")}
+    env = {**os.environ, "PREFECT_API_URL": prefect_server}
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, emulator.base_url, user, password, str(barrier), "30"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for user, password in users.items()
+    ]
+    for worker in workers:
+        output, _ = worker.communicate(timeout=240)
+        assert worker.returncode == 0, output.decode()[-3000:]
+
+    log = list(emulator.request_log)
+    by_user = {user: [r for r in log if r.user == user] for user in users}
+    assert all(len(records) == 30 for records in by_user.values())
+    # Both workers wanted to send at once: each started before the other's last request ...
+    for user, other in (("admin", "reader"), ("reader", "admin")):
+        started = float((barrier / f"{user}.start").read_text())
+        assert started < max(r.started for r in by_user[other])
+    # ... and the server never saw more than the budget at once (each worker alone: 2).
+    assert emulator.state.stats.max_open_requests <= 2
+
+
+def test_queue_workers_hold_no_slot_of_their_own():
+    """Requests hold the budget: a worker's own slot would count them twice."""
+    assert host_slot("dhis2-dhis2-example-org") is None
