@@ -7,10 +7,12 @@ unlimited request, and written as a tidy table. Everything but `tasks.py` is pla
 Python over an `AsyncDhis2Client` and needs no Prefect server:
 
 - `query.py`: `AnalyticsQuery`, the validated request and its rendering and cache keys.
-- `shards.py`: the shard planner (`plan_shards`, `bisect_shard`, row estimates).
-- `extract.py`: the engine `afetch_analytics_table` (probe, shards, bisection, merge),
-  `AnalyticsExtract`, `ShardFailure`, `AnalyticsExtractionError`, the `ShardCache`
-  protocol and the cache keys.
+- `shards.py`: the shard planner (`plan_shards`, `split_shard`, `fit_shard`, row estimates).
+- `extract.py`: the engine: `aiter_analytics_shards` (probe, plan, concurrent
+  shards, splits on the learned row limit, later passes; yields each finished
+  shard while the rest run) and `afetch_analytics_table` over it (one merged
+  `AnalyticsExtract`), `ShardFailure`, `AnalyticsExtractionError`, the
+  `ShardCache` protocol and the cache keys.
 - `tidy.py`: grid rows as typed tidy records and columns.
 - `tables.py`: an extract written as a CSV/Parquet table, and its summary.
 - `tasks.py` (Prefect): the task `fetch_analytics_table` (takes a `Dhis2Credentials`
@@ -36,8 +38,10 @@ from prefect_dhis2.analytics.extract import (
     AnalyticsExtract,
     AnalyticsExtractionError,
     AnalyticsExtractSummary,
+    AnalyticsShard,
     ShardFailure,
     afetch_analytics_table,
+    aiter_analytics_shards,
 )
 from prefect_dhis2.analytics.query import AnalyticsQuery
 from prefect_dhis2.analytics.tables import AnalyticsTableSummary, write_analytics_table
@@ -51,9 +55,11 @@ __all__ = [
     "AnalyticsExtractSummary",
     "AnalyticsExtractionError",
     "AnalyticsQuery",
+    "AnalyticsShard",
     "AnalyticsTableSummary",
     "ShardFailure",
     "afetch_analytics_table",
+    "aiter_analytics_shards",
     "fetch_analytics_table",
     "tidy_columns",
     "tidy_rows",
