@@ -297,6 +297,8 @@ class AnalyticsShard:
         dimensions: Dimension id to item ids, from the shard's `metaData.dimensions`.
         cached: True when the shard was read from the shard cache.
         progress: The extraction's progress once this shard was done.
+        complete: False when a piece of the shard failed (see the stream's
+            `summary().failures`); its rows are then those of the other pieces.
     """
 
     index: int
@@ -307,6 +309,7 @@ class AnalyticsShard:
     dimensions: dict[str, list[str]]
     cached: bool
     progress: ExtractionProgress
+    complete: bool = True
 
     def to_arrow(self) -> Any:
         """The shard as a typed tidy Arrow table (see `prefect_dhis2.analytics.tidy`).
@@ -792,9 +795,16 @@ class AnalyticsShardStream:
         """A planned shard is done: merge its pieces and hand it (and those now due) out."""
         self._done += 1
         shard: AnalyticsShard | None = None
-        if not planned.failed:
+        if planned.parts:
+            # A shard with a failed piece still hands out the rows of the pieces that
+            # came back (its failures are in the summary), but is never cached.
             shard = self._merge_planned(planned)
-            if self.cache is not None and self.store_shards and not planned.cached:
+            if (
+                self.cache is not None
+                and self.store_shards
+                and not planned.cached
+                and not planned.failed
+            ):
                 await self.cache.put(
                     self.shard_key(planned.shard),
                     {
@@ -859,6 +869,7 @@ class AnalyticsShardStream:
             dimensions={dim: list(items) for dim, items in dims.items()},
             cached=planned.cached,
             progress=self.progress,
+            complete=not planned.failed,
         )
 
     def _log_progress(self) -> None:
@@ -1082,7 +1093,7 @@ async def afetch_analytics_table(
     if stream.cache is not None and summary.failures:
         # Keep the finished shards for the re-run, which then fetches only the failed ones.
         for shard in shards:
-            if not shard.cached:
+            if shard.complete and not shard.cached:
                 await stream.cache.put(
                     stream.shard_key(shard.shard),
                     {
