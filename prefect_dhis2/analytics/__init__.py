@@ -14,10 +14,12 @@ Python over an `AsyncDhis2Client` and needs no Prefect server:
   `AnalyticsExtract`), `ShardFailure`, `AnalyticsExtractionError`, the
   `ShardCache` protocol and the cache keys.
 - `tidy.py`: grid rows as typed tidy records and columns.
-- `tables.py`: an extract written as a CSV/Parquet table, and its summary.
-- `tasks.py` (Prefect): the task `fetch_analytics_table` (takes a `Dhis2Credentials`
+- `tables.py`: an extraction streamed to CSV/Parquet while its shards arrive
+  (`aexport_analytics_table`), an extract written as a table, and its summary.
+- `tasks.py` (Prefect): the tasks `fetch_analytics_table` (takes a `Dhis2Credentials`
   block; cached on the server's analytics freshness; one host-wide concurrency
-  budget) and `ResultStoreShardCache`.
+  budget) and `export_analytics_table` (streamed to files), a progress
+  artifact, and `ResultStoreShardCache`.
 
 Examples:
     >>> from prefect_dhis2.analytics import AnalyticsQuery
@@ -45,7 +47,7 @@ from prefect_dhis2.analytics.extract import (
 )
 from prefect_dhis2.analytics.query import AnalyticsQuery
 from prefect_dhis2.analytics.tables import AnalyticsTableSummary, write_analytics_table
-from prefect_dhis2.analytics.tasks import fetch_analytics_table
+from prefect_dhis2.analytics.tasks import export_analytics_table, fetch_analytics_table
 from prefect_dhis2.analytics.tidy import tidy_columns, tidy_rows
 from prefect_dhis2.client import AsyncDhis2Client as _AsyncDhis2Client
 
@@ -60,6 +62,7 @@ __all__ = [
     "ShardFailure",
     "afetch_analytics_table",
     "aiter_analytics_shards",
+    "export_analytics_table",
     "fetch_analytics_table",
     "tidy_columns",
     "tidy_rows",
