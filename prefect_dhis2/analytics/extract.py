@@ -218,6 +218,52 @@ class AnalyticsExtract(AnalyticsExtractSummary):
     names: dict[str, str] = Field(default_factory=dict)
     dimensions: dict[str, list[str]] = Field(default_factory=dict)
 
+    def __repr_args__(self) -> Any:
+        # A national extract holds hundreds of thousands of rows: show their count.
+        # (Python 3.11's asyncio.run even reprs the result of its main task.)
+        for name, value in super().__repr_args__():
+            if name == "rows":
+                yield name, _Count(len(self.rows), "rows")
+            elif name in ("names", "dimensions"):
+                yield name, _Count(len(value), "items")
+            else:
+                yield name, value
+
+    def to_arrow(self) -> Any:
+        """The tidy table as Arrow, built column by column: ids with names beside
+        them, `pe_start`/`pe_end` dates, numbers as float64 (needs pyarrow).
+
+        Examples:
+            >>> extract = AnalyticsExtract(base_url="https://dhis2.example.org",
+            ...     headers=["dx", "pe", "value"], rows=[["fbfJHSPpUQD", "202401", "4.0"]],
+            ...     names={"fbfJHSPpUQD": "ANC 1st visit"})
+            >>> extract.to_arrow().column("dx_name").to_pylist()
+            ['ANC 1st visit']
+        """
+        from prefect_dhis2.analytics.tidy import tidy_arrow
+
+        return tidy_arrow(self.headers, self.rows, self.names)
+
+    def to_pandas(self) -> Any:
+        """The tidy table as a pandas DataFrame (needs pandas)."""
+        from prefect_dhis2.frames import arrow_to_pandas
+
+        return arrow_to_pandas(self.to_arrow())
+
+    def to_polars(self) -> Any:
+        """The tidy table as a polars DataFrame (needs polars)."""
+        from prefect_dhis2.frames import arrow_to_polars
+
+        return arrow_to_polars(self.to_arrow())
+
+
+class _Count:
+    def __init__(self, count: int, what: str) -> None:
+        self.text = f"<{count:,} {what}>"
+
+    def __repr__(self) -> str:
+        return self.text
+
 
 class AnalyticsExtractionError(Exception):
     """Some shards of an extraction failed; the others are in the shard cache.
@@ -474,6 +520,7 @@ class AnalyticsShardStream:
         self.names: dict[str, str] = {}
         self.dimensions: dict[str, list[str]] = {}
         self.learned_limit: int | None = None
+        self._base_args: tuple[list[str], list[str], dict[str, str]] | None = None
         self._dims: dict[str, dict[str, None]] = {}
         self._planned: list[_Planned] = []
         self._next = 0  # the next planned shard to hand out, in order
@@ -633,6 +680,24 @@ class AnalyticsShardStream:
             self.resolved["co"] = list(dict.fromkeys(str(c) for c in dims["co"]))
         return resolved
 
+    def shard_args(self, piece: Shard) -> tuple[list[str], list[str], dict[str, str]]:
+        """The request of `piece`: the plan's request with the piece's items.
+
+        Equal to `_call_args(piece.query(plan_query))` without validating the
+        items again (they come from the validated request or the server).
+        """
+        if self._base_args is None:
+            self._base_args = _call_args(self.plan_query)
+        _, filters, params = self._base_args
+        dimension = []
+        for dim, items in self.plan_query.ordered_dimensions:
+            if dim in ("dx", "ou", "pe", "co") and piece.axis(dim):
+                items = piece.axis(dim)
+            dimension.append(f"{dim}:{';'.join(items)}" if items else dim)
+        if piece.periods and "relativePeriodDate" in params:
+            params = {k: v for k, v in params.items() if k != "relativePeriodDate"}
+        return dimension, filters, params
+
     def shard_key(self, shard: Shard) -> str:
         """The shard cache key of a planned shard (instance, request, freshness)."""
         text = json.dumps(
@@ -663,7 +728,7 @@ class AnalyticsShardStream:
             and self._requeue(planned, piece, budget)
         ):
             return
-        dimension, filters, params = _call_args(piece.query(self.plan_query))
+        dimension, filters, params = self.shard_args(piece)
         self._requests += 1
         try:
             grid = await self.client.fetch_analytics(dimension, filters, **params)

@@ -30,7 +30,7 @@ def _grid_rows(value: Any) -> list[list[str]]:
     would cost more than decoding the JSON. DHIS2 sends every cell as a string,
     so the rows are kept as decoded (a list of lists).
     """
-    if not isinstance(value, list) or not all(type(row) is list for row in value):
+    if not isinstance(value, list) or (value and not isinstance(value[0], list)):
         raise ValueError("rows must be a list of lists of cells")
     return value
 

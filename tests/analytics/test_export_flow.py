@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import time
+from pathlib import Path
 
 import httpx
 import pyarrow.parquet as pq
@@ -75,7 +76,7 @@ def test_an_unchanged_rerun_is_served_from_the_cache_until_tables_are_regenerate
     }
     first = dhis2_analytics_export(**kwargs, output_dir=str(tmp_path))
     assert analytics_requests(emulator) > 0
-    written = {name: open(path, "rb").read() for name, path in first.files.items()}
+    written = {name: Path(path).read_bytes() for name, path in first.files.items()}
     emulator.request_log.clear()
     second = dhis2_analytics_export(**kwargs, output_dir=str(tmp_path))
     assert analytics_requests(emulator) == 0
@@ -83,7 +84,7 @@ def test_an_unchanged_rerun_is_served_from_the_cache_until_tables_are_regenerate
     # Another folder holds no answer yet: it is fetched and written there too.
     elsewhere = dhis2_analytics_export(**kwargs, output_dir=str(tmp_path / "other"))
     assert analytics_requests(emulator) > 0
-    assert {n: open(p, "rb").read() for n, p in elsewhere.files.items()} == written
+    assert {n: Path(p).read_bytes() for n, p in elsewhere.files.items()} == written
     assert emulator.request_log.matching("/api/system/info")  # freshness was checked
     # Regenerate the analytics tables: lastAnalyticsTableSuccess moves, the cache misses.
     # "before" is read before the job starts: the job may finish before the POST returns.

@@ -185,3 +185,24 @@ async def test_only_a_single_cell_over_the_limit_fails_and_says_so(one_row_limit
     assert "single analytics cell" in message and "limit (1)" in message
     assert "keyAnalyticsMaxLimit" in message
     assert {r[0] for r in extract.rows} == {ANC1} and len(extract.rows) == 2
+
+
+def test_a_shard_request_is_its_query_rendered():
+    """The engine's fast request building equals rendering each shard's own query."""
+    from prefect_dhis2.analytics.extract import AnalyticsShardStream
+
+    query = AnalyticsQuery(
+        data_items=["fbfJHSPpUQD", "cYeuwXTCPkU"],
+        org_units=["ImspTQPwCqd", "LEVEL-3"],
+        periods=["LAST_4_QUARTERS"],
+        relative_period_date=REFERENCE_DATE,
+        filters=["ao:HllvX50cXC0"],
+        dimensions={"co": []},
+        skip_rounding=True,
+    )
+    resolved = {"ou": ["DiszpKrYNg8", "EJoI3HArJ2I"], "co": ["Coc00000001", "Coc00000002"]}
+    stream = AnalyticsShardStream.__new__(AnalyticsShardStream)
+    stream.plan_query = query
+    stream._base_args = None
+    for shard in plan_shards(query, max_rows=1, resolved=resolved):
+        assert stream.shard_args(shard) == _call_args(shard.query(query))
