@@ -24,14 +24,13 @@ Examples:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import csv
 import json
-import math
 import os
 import tempfile
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -42,15 +41,16 @@ from prefect_dhis2.analytics.extract import (
     AnalyticsExtract,
     AnalyticsExtractionError,
     AnalyticsExtractSummary,
+    AnalyticsShard,
     ProgressCallback,
     aiter_analytics_shards,
     analytics_cache_key,
 )
 from prefect_dhis2.analytics.query import AnalyticsQuery
-from prefect_dhis2.analytics.tidy import _period_bounds, tidy_columns, tidy_rows
+from prefect_dhis2.analytics.tidy import tidy_arrow, tidy_columns, tidy_rows
 from prefect_dhis2.client import AsyncDhis2Client
 from prefect_dhis2.models import ServerInfo
-from prefect_dhis2.writers import Column, open_table_writer
+from prefect_dhis2.writers import open_table_writer
 
 __all__ = [
     "AnalyticsTableExport",
@@ -58,7 +58,6 @@ __all__ = [
     "aexport_analytics_table",
     "summarise_extract",
     "summarise_table",
-    "tidy_column_values",
     "write_analytics_table",
 ]
 
@@ -194,7 +193,7 @@ class AnalyticsTableExport(BaseModel):
 
 
 class _Tally:
-    """The numbers of `AnalyticsTableSummary`, counted shard by shard."""
+    """The numbers of `AnalyticsTableSummary`, counted shard by shard (Arrow compute)."""
 
     def __init__(self) -> None:
         self.rows = 0
@@ -207,31 +206,29 @@ class _Tally:
         self.periods: dict[str, set[str]] = defaultdict(set)
         self.names: dict[str, str] = {}
 
-    def add(self, headers: list[str], columns: dict[str, list[Any]], values: list[float]) -> None:
-        self.rows += len(values)
-        if "dx" not in columns or "value" not in headers:
+    def add(self, table: Any) -> None:
+        self.rows += table.num_rows
+        names = table.column_names
+        if not table.num_rows or "dx" not in names or "value" not in names:
             return
-        dxs = columns["dx"]
-        ous = columns.get("ou")
-        pes = columns.get("pe")
-        for dx in dict.fromkeys(dxs):
-            self.count[dx] += 0
-        for i, dx in enumerate(dxs):
-            v = values[i]
-            if math.isnan(v):  # no value
-                continue
-            self.count[dx] += 1
-            self.total[dx] += v
-            if dx not in self.low or v < self.low[dx]:
-                self.low[dx] = v
-            if dx not in self.high or v > self.high[dx]:
-                self.high[dx] = v
-        if ous is not None:
-            for dx, ou in set(zip(dxs, ous, strict=True)):
-                self.org_units[dx].add(ou)
-        if pes is not None:
-            for dx, pe in set(zip(dxs, pes, strict=True)):
-                self.periods[dx].add(pe)
+        stats = table.group_by("dx").aggregate(
+            [("value", "count"), ("value", "sum"), ("value", "min"), ("value", "max")]
+        )
+        for row in stats.to_pylist():
+            dx = row["dx"]
+            self.count[dx] += row["value_count"]
+            if row["value_count"]:
+                self.total[dx] += row["value_sum"]
+                low, high = row["value_min"], row["value_max"]
+                self.low[dx] = min(self.low.get(dx, low), low)
+                self.high[dx] = max(self.high.get(dx, high), high)
+        for dim, seen in (("ou", self.org_units), ("pe", self.periods)):
+            if dim in names:
+                pairs = table.select(["dx", dim]).group_by(["dx", dim]).aggregate([])
+                for dx, item in zip(
+                    pairs.column("dx").to_pylist(), pairs.column(dim).to_pylist(), strict=True
+                ):
+                    seen[dx].add(item)
 
     def summary(self) -> AnalyticsTableSummary:
         table = AnalyticsTableSummary(rows=self.rows, columns=self.columns)
@@ -280,23 +277,21 @@ class _AtomicTarget:
 
 
 class _TableSink:
-    """Writes tidy analytics columns to CSV and/or Parquet as shards arrive.
+    """Writes tidy Arrow tables to CSV and/or Parquet as shards arrive.
 
-    CSV rows are written from the decoded cells (values exactly as DHIS2 sent
-    them); Parquet gets Arrow record batches of at least `_BATCH` rows (one row
-    group each), typed like `tidy_columns`.
+    Both files are written by Arrow's own writers (C++, outside the GIL); the
+    Parquet file gets row groups of at least `_BATCH` rows. Each file lives
+    under a temporary name until `close()`.
     """
 
     def __init__(self, directory: Path, stem: str, formats: Sequence[str]) -> None:
         self.paths = {fmt: directory / f"{stem}.{fmt}" for fmt in formats}
         self.targets: dict[str, _AtomicTarget] = {}
-        self.columns: list[Column] = []
         self._csv: Any = None
-        self._csv_file: Any = None
         self._parquet: Any = None
         self._pending: list[Any] = []
         self._pending_rows = 0
-        self._headers: list[str] | None = None
+        self._schema: Any = None
         try:
             for fmt, path in self.paths.items():
                 self.targets[fmt] = _AtomicTarget(path)
@@ -304,36 +299,34 @@ class _TableSink:
             self.abort()
             raise
 
-    def _open(self, headers: list[str]) -> None:
-        self._headers = headers
-        self.columns = tidy_columns(headers)
-        names = [c.name for c in self.columns]
-        if "csv" in self.targets:
-            self._csv_file = open(self.targets["csv"].temp, "w", newline="", encoding="utf-8")  # noqa: SIM115
-            self._csv = csv.writer(self._csv_file)
-            self._csv.writerow(names)
-        if "parquet" in self.targets:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
+    def _open(self, schema: Any) -> None:
+        import pyarrow.csv as pa_csv
+        import pyarrow.parquet as pq
 
-            schema = pa.schema([(c.name, _ARROW_TYPES[c.type]()) for c in self.columns])
+        self._schema = schema
+        if "csv" in self.targets:
+            self._csv = pa_csv.CSVWriter(
+                str(self.targets["csv"].temp),
+                schema,
+                write_options=pa_csv.WriteOptions(quoting_style="needed"),
+            )
+        if "parquet" in self.targets:
             self._parquet = pq.ParquetWriter(
                 str(self.targets["parquet"].temp), schema, compression="zstd"
             )
 
-    def write(self, headers: list[str], columns: dict[str, list[Any]], count: int) -> None:
-        if self._headers is None:
-            self._open(headers)
-        elif headers != self._headers:
-            raise ValueError(f"Analytics shards answered different columns: {headers}")
-        if not count:
+    def write(self, table: Any) -> None:
+        if self._schema is None:
+            self._open(table.schema)
+        elif table.schema != self._schema:
+            raise ValueError(f"Analytics shards answered different columns: {table.schema}")
+        if not table.num_rows:
             return
         if self._csv is not None:
-            out = [columns[c.name] for c in self.columns]
-            self._csv.writerows(zip(*out, strict=True))
+            self._csv.write_table(table)
         if self._parquet is not None:
-            self._pending.append(_arrow_batch(self.columns, columns))
-            self._pending_rows += count
+            self._pending.append(table)
+            self._pending_rows += table.num_rows
             if self._pending_rows >= _BATCH:
                 self._flush()
 
@@ -341,125 +334,28 @@ class _TableSink:
         if self._pending and self._parquet is not None:
             import pyarrow as pa
 
-            self._parquet.write_table(pa.Table.from_batches(self._pending).combine_chunks())
+            self._parquet.write_table(pa.concat_tables(self._pending).combine_chunks())
         self._pending = []
         self._pending_rows = 0
 
-    def close(self, headers: list[str]) -> dict[str, str]:
-        if self._headers is None:
-            self._open(headers)
+    def close(self, empty: Any) -> dict[str, str]:
+        if self._schema is None:
+            self._open(empty.schema)
         self._flush()
-        if self._csv_file is not None:
-            self._csv_file.close()
-        if self._parquet is not None:
-            self._parquet.close()
+        for writer in (self._csv, self._parquet):
+            if writer is not None:
+                writer.close()
         for target in self.targets.values():
             target.commit()
         return {f"{path.stem}_{fmt}": str(path) for fmt, path in self.paths.items()}
 
     def abort(self) -> None:
-        for closer in (self._csv_file, self._parquet):
-            if closer is not None:
+        for writer in (self._csv, self._parquet):
+            if writer is not None:
                 with contextlib.suppress(Exception):
-                    closer.close()
+                    writer.close()
         for target in self.targets.values():
             target.discard()
-
-
-def _arrow_date32() -> Any:
-    import pyarrow as pa
-
-    return pa.date32()
-
-
-def _arrow_string() -> Any:
-    import pyarrow as pa
-
-    return pa.string()
-
-
-def _arrow_float64() -> Any:
-    import pyarrow as pa
-
-    return pa.float64()
-
-
-_ARROW_TYPES = {"string": _arrow_string, "date": _arrow_date32, "float": _arrow_float64}
-
-
-def _arrow_batch(columns: Sequence[Column], values: dict[str, list[Any]]) -> Any:
-    import pyarrow as pa
-
-    arrays = []
-    for column in columns:
-        cells = values[column.name]
-        if column.type == "date":
-            arrays.append(pa.array(values[f"_{column.name}"], type=pa.date32()))
-        elif column.type == "float":
-            arrays.append(pa.array(values[f"_{column.name}"], type=pa.float64(), from_pandas=True))
-        else:
-            arrays.append(pa.array(cells, type=pa.string()))
-    return pa.RecordBatch.from_arrays(arrays, names=[c.name for c in columns])
-
-
-def tidy_column_values(
-    headers: Sequence[str], rows: Sequence[Sequence[str]], names: Mapping[str, str]
-) -> tuple[dict[str, list[Any]], list[float]]:
-    """The tidy columns of grid rows as lists, built column by column.
-
-    Returns `({column: cells}, values)`: text cells for CSV (names beside ids,
-    ISO dates, numbers as sent), typed lists under `_<column>` for Arrow (dates,
-    floats with NaN for none), and the values as floats (NaN for none).
-
-    Raises:
-        ValueError: If a value cell is not a number.
-
-    Examples:
-        >>> cols, values = tidy_column_values(["dx", "pe", "value"],
-        ...     [["fbfJHSPpUQD", "2024Q1", "12.0"]], {"fbfJHSPpUQD": "ANC 1st visit"})
-        >>> cols["dx_name"], cols["pe_start"], values
-        (['ANC 1st visit'], ['2024-01-01'], [12.0])
-    """
-    cells: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in headers]
-    by_header = dict(zip(headers, cells, strict=True))
-    out: dict[str, list[Any]] = {}
-    values: list[float] = []
-    for column in tidy_columns(headers):
-        name = column.name
-        if column.type == "string" and name in by_header:
-            out[name] = list(by_header[name])
-        elif column.type == "string":  # <dim>_name
-            lookup = names.get
-            out[name] = [lookup(i) for i in by_header[name[:-5]]]
-        elif column.type == "date":
-            which = 0 if name == "pe_start" else 1
-            bounds = {p: _period_bounds(p)[which] for p in set(by_header["pe"])}
-            typed = [bounds[p] for p in by_header["pe"]]
-            text = {p: d.isoformat() if d else None for p, d in bounds.items()}
-            out[name] = [text[p] for p in by_header["pe"]]
-            out[f"_{name}"] = typed
-        else:
-            raw = by_header[name]
-            try:
-                numbers = [float(c) if c != "" else math.nan for c in raw]
-            except (TypeError, ValueError):
-                bad = next(c for c in raw if not _is_number(c))
-                raise ValueError(f"Analytics {name} {bad!r} is not a number") from None
-            out[name] = [c if c != "" else None for c in raw]
-            out[f"_{name}"] = numbers
-            if name == "value":
-                values = numbers
-    if "value" not in headers:
-        values = [math.nan] * len(rows)
-    return out, values
-
-
-def _is_number(text: Any) -> bool:
-    try:
-        float(text)
-    except (TypeError, ValueError):
-        return bool(text == "")
-    return True
 
 
 def _export_key(
@@ -553,6 +449,12 @@ async def aexport_analytics_table(
         print(export.table.rows, export.files)
         ```
     """
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "The streamed analytics export needs pyarrow: pip install 'prefect-dhis2[parquet]'"
+        ) from None
     folder = Path(directory)
     key: str | None = None
     if reuse:
@@ -565,22 +467,28 @@ async def aexport_analytics_table(
     sink = _TableSink(folder, stem, formats)
     tally = _Tally()
     stream = aiter_analytics_shards(client, query, **options)
+
+    def write(shard: AnalyticsShard) -> None:
+        table = tidy_arrow(shard.headers, shard.rows, shard.names)
+        sink.write(table)
+        tally.add(table)
+
     try:
         async with stream:
             async for shard in stream:
-                columns, values = tidy_column_values(shard.headers, shard.rows, shard.names)
-                sink.write(shard.headers, columns, len(shard.rows))
-                tally.add(shard.headers, columns, values)
+                # Arrow works outside the GIL: the next shards keep arriving meanwhile.
+                await asyncio.to_thread(write, shard)
                 if on_progress is not None:
                     on_progress(shard.progress)
         summary = stream.summary()
         if summary.failures:
             raise AnalyticsExtractionError(summary.base_url, summary.failures)
-        files = sink.close(stream.headers)
+        empty = tidy_arrow(stream.headers, [], {})
+        files = sink.close(empty)
     except BaseException:
         sink.abort()
         raise
-    tally.columns = [c.name for c in sink.columns]
+    tally.columns = empty.column_names
     tally.names = stream.names
     export = AnalyticsTableExport(extract=summary, table=tally.summary(), files=files)
     if key is not None:
