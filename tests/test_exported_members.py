@@ -63,7 +63,8 @@ FACES: dict[str, str] = {
     """,
     "prefect_dhis2.analytics": """
         AnalyticsExtract AnalyticsExtractSummary AnalyticsExtractionError AnalyticsQuery
-        AnalyticsTableSummary DEFAULT_MAX_ROWS ShardFailure afetch_analytics_table
+        AnalyticsShard AnalyticsTableSummary DEFAULT_MAX_ROWS ShardFailure
+        afetch_analytics_table aiter_analytics_shards export_analytics_table
         fetch_analytics_table tidy_columns tidy_rows write_analytics_table
     """,
     "prefect_dhis2.data_values": """
