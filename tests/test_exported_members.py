@@ -112,7 +112,8 @@ FACES: dict[str, str] = {
         run_sync
     """,
     "prefect_dhis2.host_limit": """
-        ensure_host_concurrency_limit host_concurrency_limit_name host_slot
+        GlobalLimitSlots ensure_host_concurrency_limit host_concurrency_limit_name host_slot
+        shared_host_slots
     """,
     "prefect_dhis2.work_queue": """
         DEFAULT_HOLD_S SlotFactory WorkQueue run_queue

@@ -337,7 +337,9 @@ class HostBudget:
         finally:
             with self._lock:
                 leases, pool.leases, pool.retiring = list(pool.leases), [], None
-            _log.debug("%s: stops sharing %r, gives back %d", self.key, pool.slots.name, len(leases))
+            _log.debug(
+                "%s: stops sharing %r, gives back %d", self.key, pool.slots.name, len(leases)
+            )
             for lease in leases:
                 try:
                     pool.slots.release(lease.token)

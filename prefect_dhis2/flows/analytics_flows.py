@@ -90,10 +90,6 @@ def dhis2_analytics_export(
         ```
     """
     watch = Stopwatch()
-    if not org_units and not any(f.split(":", 1)[0] == "ou" for f in filters or []):
-        raise ValueError(
-            "At least one org unit (ou) must be given, e.g. ['ImspTQPwCqd'] or ['LEVEL-2']."
-        )
     query = AnalyticsQuery(
         data_items=data_items,
         org_units=org_units,
