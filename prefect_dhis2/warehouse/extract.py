@@ -1,15 +1,14 @@
 """The one place the warehouse reads analytics rows: bounded Arrow record batches.
 
 Pure: no Prefect. `aiter_fact_batches` runs an `AnalyticsQuery` through the sharded
-engine (`prefect_dhis2.analytics.afetch_analytics_table`) and yields its rows as
+engine (`prefect_dhis2.analytics.aiter_analytics_shards`) and yields its rows as
 Arrow record batches of at most `batch_rows` rows with the columns of
 `FACT_BATCH_SCHEMA` (all strings, as DHIS2 sends them; the loader casts). Everything
 the loader needs besides the rows (the periods the extraction covered, how it went)
 is on the returned `FactBatches` once it is exhausted.
 
-The engine answers with the whole grid today, so this module hands it on batch by
-batch and drops each batch's rows as it goes; when the engine streams its shards,
-only this function changes.
+The engine streams its shards as they finish, so the rows of at most one batch plus
+one shard are held here at a time, whatever the size of the extraction.
 
 Examples:
     >>> batch = rows_to_batch(["dx", "ou", "pe", "value"],
@@ -28,7 +27,7 @@ import pyarrow as pa
 from prefect_dhis2.analytics.extract import (
     AnalyticsExtractionError,
     AnalyticsExtractSummary,
-    afetch_analytics_table,
+    aiter_analytics_shards,
 )
 
 if TYPE_CHECKING:
@@ -97,20 +96,30 @@ class FactBatches:
         self.summary: AnalyticsExtractSummary | None = None
 
     async def __aiter__(self) -> AsyncIterator[pa.RecordBatch]:
-        extract = await afetch_analytics_table(self._client, self._query, **self._options)
-        if extract.failures:
-            raise AnalyticsExtractionError(extract.base_url, extract.failures)
-        rows, extract.rows = extract.rows, []
-        self.summary = AnalyticsExtractSummary.model_validate(extract)
-        pe = (
-            {row[extract.headers.index("pe")] for row in rows} if "pe" in extract.headers else set()
-        )
-        self.periods = sorted(set(extract.dimensions.get("pe", [])) | pe)
-        while rows:
-            chunk = rows[: self._batch_rows]
-            del rows[: self._batch_rows]  # release what was handed on
-            self.rows += len(chunk)
-            yield rows_to_batch(extract.headers, chunk)
+        # Shards are loaded as they arrive: the whole extraction is never in memory.
+        pending: list[list[str]] = []
+        periods: set[str] = set()
+        async with aiter_analytics_shards(self._client, self._query, **self._options) as stream:
+            async for shard in stream:
+                if "pe" in shard.headers:
+                    column = shard.headers.index("pe")
+                    periods.update(row[column] for row in shard.rows)
+                pending.extend(shard.rows)
+                while len(pending) >= self._batch_rows:
+                    yield self._batch(shard.headers, pending)
+            summary = stream.summary()
+            if summary.failures:  # the load's transaction rolls back
+                raise AnalyticsExtractionError(summary.base_url, summary.failures)
+            self.summary = summary
+            self.periods = sorted(set(stream.dimensions.get("pe", [])) | periods)
+            if pending:
+                yield self._batch(stream.headers, pending)
+
+    def _batch(self, headers: list[str], pending: list[list[str]]) -> pa.RecordBatch:
+        chunk = pending[: self._batch_rows]
+        del pending[: self._batch_rows]  # release what was handed on
+        self.rows += len(chunk)
+        return rows_to_batch(headers, chunk)
 
 
 def aiter_fact_batches(
@@ -126,7 +135,7 @@ def aiter_fact_batches(
         client: An open async client.
         query: The analytics request (with `include_num_den` for indicators).
         batch_rows: Largest batch handed to the loader.
-        **options: Passed to `afetch_analytics_table` (`max_rows`, `slot`, `logger`, ...).
+        **options: Passed to `aiter_analytics_shards` (`max_rows`, `slot`, `logger`, ...).
 
     Raises:
         AnalyticsExtractionError: While iterating, when some shards failed.
