@@ -128,9 +128,11 @@ class Dhis2Credentials(CredentialsBlock):
         retry_backoff_max: Longest wait between retries, in seconds.
         retry_budget: Longest time one request may spend retrying, in seconds.
         max_response_mb: Largest answer read for a data request, in MiB.
-        max_concurrency: Requests sent at once to this instance: by every client of
-            a process, and inside Prefect runs by every run and worker together
-            (through the host's global concurrency limit, see `prefect_dhis2.host_limit`).
+        max_concurrency: Requests sent at once to this instance by every client of a
+            process; with `share_host_limit`, inside Prefect runs, by every run and worker
+            together (through the host's global concurrency limit, see
+            `prefect_dhis2.host_limit`).
+        share_host_limit: Share the budget across processes through Prefect.
 
     Examples:
         Load a saved block and ask the server for its version:
@@ -231,6 +233,15 @@ class Dhis2Credentials(CredentialsBlock):
         ),
     )
 
+    share_host_limit: bool = Field(
+        default=False,
+        description=(
+            "Inside Prefect runs, also hold leases of the host's Prefect global concurrency "
+            "limit, so that runs on every worker keep to one budget (each process always "
+            "keeps to max_concurrency on its own)."
+        ),
+    )
+
     @field_validator("base_url", mode="before")
     @classmethod
     def _normalize_base_url(cls, value: Any) -> str:
@@ -303,8 +314,9 @@ class Dhis2Credentials(CredentialsBlock):
     def client_settings(self) -> ClientSettings:
         """The client settings this block describes (a fresh auth object each time).
 
-        Inside a Prefect flow or task run they share the host's global concurrency
-        limit (`shared_slots`), so runs on every worker keep to one budget.
+        With `share_host_limit`, inside a Prefect flow or task run they share the host's
+        global concurrency limit (`shared_slots`), so runs on every worker keep to one
+        budget.
         """
         verify: bool | str = self.verify_tls
         if self.verify_tls and self.ca_bundle:
@@ -325,7 +337,7 @@ class Dhis2Credentials(CredentialsBlock):
             ),
             max_concurrency=self.max_concurrency,
             max_response_bytes=self.max_response_mb * 1024 * 1024,
-            shared_slots=shared_host_slots(self),
+            shared_slots=shared_host_slots(self) if self.share_host_limit else None,
         )
 
     def get_client(self) -> Dhis2Client:

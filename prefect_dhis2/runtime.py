@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from prefect.logging import get_run_logger
@@ -34,6 +35,7 @@ from prefect_dhis2.client.errors import (
     Dhis2ResponseTooLargeError,
     Dhis2ServerError,
 )
+from prefect_dhis2.markdown import slug
 
 if TYPE_CHECKING:
     from prefect_dhis2.credentials import Dhis2Credentials
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Dhis2FlowReport",
     "Stopwatch",
+    "artifact_key",
     "retry_transient_failures",
     "run_engine",
     "run_logger",
@@ -53,23 +56,84 @@ _P = ParamSpec("_P")
 _TRANSIENT = (Dhis2ConnectionError, Dhis2ServerError, Dhis2RateLimitError, Dhis2ResponseFormatError)
 
 
+def _flow_run_name() -> str | None:
+    from prefect.runtime import flow_run
+
+    name = flow_run.name
+    return str(name) if name else None
+
+
+def _deployment_name() -> str | None:
+    from prefect.runtime import deployment
+
+    name = deployment.name
+    return str(name) if name else None
+
+
 class Dhis2FlowReport(BaseModel):
-    """What a bundled flow did: where, what it wrote, how long it took.
+    """What a bundled flow did: where, what it wrote, how long it took, which run.
 
     Every flow's `…Report` extends this and holds the `…Result` or `…Extract` of
-    the work it composed, instead of copying its fields.
+    the work it composed, instead of copying its fields. The run and deployment
+    names come from `prefect.runtime` when the report is made inside a run.
 
     Attributes:
         instance: The DHIS2 base URL the flow worked on.
         output_dir: The directory it wrote to.
         files: Output files by label (e.g. `{"org_units_csv": ".../org_units.csv"}`).
         duration_s: Wall time of the flow body, in seconds.
+        flow_run: The flow run's name (None outside a run).
+        deployment: The deployment's name, when the run came from one.
     """
 
     instance: str
     output_dir: str | None = None
     files: dict[str, str] = Field(default_factory=dict)
     duration_s: float = 0.0
+    flow_run: str | None = Field(default_factory=_flow_run_name)
+    deployment: str | None = Field(default_factory=_deployment_name)
+
+    def provenance_markdown(self) -> str:
+        """Which run wrote this and the files it wrote (as links), for an artifact's end.
+
+        Examples:
+            >>> report = Dhis2FlowReport(instance="https://dhis2.example.org",
+            ...                          files={"org_units_csv": "/data/org_units.csv"})
+            >>> print(report.provenance_markdown())
+            ---
+            DHIS2: https://dhis2.example.org
+            <BLANKLINE>
+            Files: [org_units_csv](file:///data/org_units.csv)
+        """
+        run = ", ".join(
+            part
+            for part in (
+                f"run `{self.flow_run}`" if self.flow_run else "",
+                f"deployment `{self.deployment}`" if self.deployment else "",
+            )
+            if part
+        )
+        lines = ["---", f"DHIS2: {self.instance}" + (f" · {run}" if run else "")]
+        if self.files:
+            links = ", ".join(
+                f"[{label}]({Path(path).resolve().as_uri()})"
+                for label, path in sorted(self.files.items())
+            )
+            lines += ["", f"Files: {links}"]
+        return "\n".join(lines)
+
+
+def artifact_key(base: str) -> str:
+    """The artifact key of a run: one per deployment, so its run history lines up in the UI.
+
+    Outside a deployment the key is `base` itself.
+
+    Examples:
+        >>> artifact_key("dhis2-org-units-export")
+        'dhis2-org-units-export'
+    """
+    deployment = _deployment_name()
+    return slug(f"{base}-{deployment}") if deployment else base
 
 
 def retry_transient_failures(task: Any, task_run: Any, state: Any) -> bool:

@@ -63,7 +63,8 @@ FACES: dict[str, str] = {
     """,
     "prefect_dhis2.analytics": """
         AnalyticsExtract AnalyticsExtractSummary AnalyticsExtractionError AnalyticsQuery
-        AnalyticsTableSummary DEFAULT_MAX_ROWS ShardFailure afetch_analytics_table
+        AnalyticsShard AnalyticsTableSummary DEFAULT_MAX_ROWS ShardFailure
+        afetch_analytics_table aiter_analytics_shards export_analytics_table
         fetch_analytics_table tidy_columns tidy_rows write_analytics_table
     """,
     "prefect_dhis2.data_values": """
@@ -95,7 +96,11 @@ FACES: dict[str, str] = {
     "prefect_dhis2.flows": """
         dhis2_analytics_export dhis2_connection_check dhis2_data_values_import
         dhis2_geometry_export dhis2_indicator_complexity dhis2_metadata_export
-        dhis2_metadata_quality dhis2_org_units_export
+        dhis2_metadata_quality dhis2_org_units_export dhis2_star_schema
+    """,
+    "prefect_dhis2.warehouse": """
+        CompositeComponent CompositeIndexSpec StarSchemaResult WarehouseError
+        abuild_star_schema build_star_schema export_star_schema_parquet
     """,
     "prefect_dhis2.writers": """
         Column ColumnType CsvTableWriter GeoJsonWriter ParquetTableWriter TableFormat
@@ -103,14 +108,18 @@ FACES: dict[str, str] = {
         open_table_writer resolve_output_dir resolve_table_formats write_table
     """,
     "prefect_dhis2.runtime": """
-        Dhis2FlowReport Stopwatch retry_transient_failures run_engine run_logger
+        Dhis2FlowReport Stopwatch artifact_key retry_transient_failures run_engine run_logger
         run_sync
     """,
     "prefect_dhis2.host_limit": """
-        ensure_host_concurrency_limit host_concurrency_limit_name host_slot
+        GlobalLimitSlots ensure_host_concurrency_limit host_concurrency_limit_name host_slot
+        shared_host_slots
     """,
     "prefect_dhis2.work_queue": """
         DEFAULT_HOLD_S SlotFactory WorkQueue run_queue
+    """,
+    "prefect_dhis2.notifications": """
+        NOTIFY_BLOCK_ENV NoticeEvent RunNotice anotify_run_state notify_run_state run_notice with_notifications
     """,
     "prefect_dhis2.markdown": """
         markdown_table slug
@@ -171,7 +180,7 @@ def test_the_face_is_pinned(face: str) -> None:
 
 def test_the_public_face_stays_small() -> None:
     total = sum(len(names.split()) for names in FACES.values())
-    assert total <= 220, f"{total} public names: is every one of them needed?"
+    assert total <= 240, f"{total} public names: is every one of them needed?"
 
 
 def test_a_missing_or_unexported_name_is_reported(tmp_path: Path) -> None:

@@ -30,7 +30,11 @@ WORKER = textwrap.dedent(
     @flow
     def hammer() -> None:
         credentials = Dhis2Credentials(
-            base_url=base_url, username=user, password=password, max_concurrency=2
+            base_url=base_url,
+            username=user,
+            password=password,
+            max_concurrency=2,
+            share_host_limit=True,
         )
         Path(barrier, user).touch()  # start together: wait for the other worker's flow
         deadline = time.monotonic() + 120

@@ -7,15 +7,19 @@ unlimited request, and written as a tidy table. Everything but `tasks.py` is pla
 Python over an `AsyncDhis2Client` and needs no Prefect server:
 
 - `query.py`: `AnalyticsQuery`, the validated request and its rendering and cache keys.
-- `shards.py`: the shard planner (`plan_shards`, `bisect_shard`, row estimates).
-- `extract.py`: the engine `afetch_analytics_table` (probe, shards, bisection, merge),
-  `AnalyticsExtract`, `ShardFailure`, `AnalyticsExtractionError`, the `ShardCache`
-  protocol and the cache keys.
+- `shards.py`: the shard planner (`plan_shards`, `split_shard`, `fit_shard`, row estimates).
+- `extract.py`: the engine: `aiter_analytics_shards` (probe, plan, concurrent
+  shards, splits on the learned row limit, later passes; yields each finished
+  shard while the rest run) and `afetch_analytics_table` over it (one merged
+  `AnalyticsExtract`), `ShardFailure`, `AnalyticsExtractionError`, the
+  `ShardCache` protocol and the cache keys.
 - `tidy.py`: grid rows as typed tidy records and columns.
-- `tables.py`: an extract written as a CSV/Parquet table, and its summary.
-- `tasks.py` (Prefect): the task `fetch_analytics_table` (takes a `Dhis2Credentials`
+- `tables.py`: an extraction streamed to CSV/Parquet while its shards arrive
+  (`aexport_analytics_table`), an extract written as a table, and its summary.
+- `tasks.py` (Prefect): the tasks `fetch_analytics_table` (takes a `Dhis2Credentials`
   block; cached on the server's analytics freshness; one host-wide concurrency
-  budget) and `ResultStoreShardCache`.
+  budget) and `export_analytics_table` (streamed to files), a progress
+  artifact, and `ResultStoreShardCache`.
 
 Examples:
     >>> from prefect_dhis2.analytics import AnalyticsQuery
@@ -36,12 +40,14 @@ from prefect_dhis2.analytics.extract import (
     AnalyticsExtract,
     AnalyticsExtractionError,
     AnalyticsExtractSummary,
+    AnalyticsShard,
     ShardFailure,
     afetch_analytics_table,
+    aiter_analytics_shards,
 )
 from prefect_dhis2.analytics.query import AnalyticsQuery
 from prefect_dhis2.analytics.tables import AnalyticsTableSummary, write_analytics_table
-from prefect_dhis2.analytics.tasks import fetch_analytics_table
+from prefect_dhis2.analytics.tasks import export_analytics_table, fetch_analytics_table
 from prefect_dhis2.analytics.tidy import tidy_columns, tidy_rows
 from prefect_dhis2.client import AsyncDhis2Client as _AsyncDhis2Client
 
@@ -51,9 +57,12 @@ __all__ = [
     "AnalyticsExtractSummary",
     "AnalyticsExtractionError",
     "AnalyticsQuery",
+    "AnalyticsShard",
     "AnalyticsTableSummary",
     "ShardFailure",
     "afetch_analytics_table",
+    "aiter_analytics_shards",
+    "export_analytics_table",
     "fetch_analytics_table",
     "tidy_columns",
     "tidy_rows",

@@ -1,5 +1,10 @@
 """An analytics extract as a tidy table on disk, and the numbers that summarise it.
 
+`aexport_analytics_table` streams an extraction straight to CSV and Parquet while
+its shards arrive (no table held in memory, no row turned into a record), and
+records in a small manifest which answer the files hold, so an unchanged re-run
+sends no analytics request.
+
 `write_analytics_table` writes the tidy records of `prefect_dhis2.analytics.tidy` as
 CSV, Parquet or any format of `prefect_dhis2.writers`, in batches (every format in one
 pass over the rows). `summarise_table` reads the same rows once for what a report
@@ -19,25 +24,44 @@ Examples:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import os
+import tempfile
 from collections import defaultdict
+from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from prefect_dhis2.analytics.extract import AnalyticsExtract
-from prefect_dhis2.analytics.tidy import tidy_columns, tidy_rows
+from prefect_dhis2.analytics.extract import (
+    AnalyticsExtract,
+    AnalyticsExtractionError,
+    AnalyticsExtractSummary,
+    AnalyticsShard,
+    ProgressCallback,
+    aiter_analytics_shards,
+    analytics_cache_key,
+)
+from prefect_dhis2.analytics.query import AnalyticsQuery
+from prefect_dhis2.analytics.tidy import tidy_arrow, tidy_columns, tidy_rows
+from prefect_dhis2.client import AsyncDhis2Client
+from prefect_dhis2.models import ServerInfo
 from prefect_dhis2.writers import open_table_writer
 
 __all__ = [
+    "AnalyticsTableExport",
     "AnalyticsTableSummary",
+    "aexport_analytics_table",
     "summarise_extract",
     "summarise_table",
     "write_analytics_table",
 ]
 
-_BATCH = 20_000
+_BATCH = 65_536  # rows per Parquet row group of a streamed export
 
 
 class AnalyticsTableSummary(BaseModel):
@@ -146,3 +170,327 @@ def summarise_table(extract: AnalyticsExtract) -> AnalyticsTableSummary:
     table.org_units = len(set().union(*org_units.values()))
     table.periods = len(set().union(*periods.values()))
     return table
+
+
+# ---------------------------------------------------------------- streamed export
+
+
+class AnalyticsTableExport(BaseModel):
+    """What a streamed table export fetched and wrote.
+
+    Attributes:
+        extract: How the extraction went (shards, splits, failures, duration).
+        table: The tidy table in numbers, one summary row per data item.
+        files: `{"<stem>_<fmt>": path}` of the files written.
+        cached: True when the files on disk already held this answer (same
+            instance, user, request and analytics freshness) and nothing was fetched.
+    """
+
+    extract: AnalyticsExtractSummary
+    table: AnalyticsTableSummary
+    files: dict[str, str] = Field(default_factory=dict)
+    cached: bool = False
+
+
+class _Tally:
+    """The numbers of `AnalyticsTableSummary`, counted shard by shard (Arrow compute)."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.columns: list[str] = []
+        self.count: dict[str, int] = defaultdict(int)
+        self.total: dict[str, float] = defaultdict(float)
+        self.low: dict[str, float] = {}
+        self.high: dict[str, float] = {}
+        self.org_units: dict[str, set[str]] = defaultdict(set)
+        self.periods: dict[str, set[str]] = defaultdict(set)
+        self.names: dict[str, str] = {}
+
+    def add(self, table: Any) -> None:
+        self.rows += table.num_rows
+        names = table.column_names
+        if not table.num_rows or "dx" not in names or "value" not in names:
+            return
+        stats = table.group_by("dx").aggregate(
+            [("value", "count"), ("value", "sum"), ("value", "min"), ("value", "max")]
+        )
+        for row in stats.to_pylist():
+            dx = row["dx"]
+            self.count[dx] += row["value_count"]
+            if row["value_count"]:
+                self.total[dx] += row["value_sum"]
+                low, high = row["value_min"], row["value_max"]
+                self.low[dx] = min(self.low.get(dx, low), low)
+                self.high[dx] = max(self.high.get(dx, high), high)
+        for dim, seen in (("ou", self.org_units), ("pe", self.periods)):
+            if dim in names:
+                pairs = table.select(["dx", dim]).group_by(["dx", dim]).aggregate([])
+                for dx, item in zip(
+                    pairs.column("dx").to_pylist(), pairs.column(dim).to_pylist(), strict=True
+                ):
+                    seen[dx].add(item)
+
+    def summary(self) -> AnalyticsTableSummary:
+        table = AnalyticsTableSummary(rows=self.rows, columns=self.columns)
+        if not self.count:
+            return table
+        table.by_data_item = [
+            {
+                "dx": dx,
+                "name": self.names.get(dx, ""),
+                "rows": self.count[dx],
+                "org_units": len(self.org_units[dx]),
+                "periods": len(self.periods[dx]),
+                "total": round(self.total[dx], 2),
+                "min": self.low.get(dx),
+                "max": self.high.get(dx),
+            }
+            for dx in sorted(self.count)
+        ]
+        table.data_items = len(self.count)
+        table.org_units = len(set().union(*self.org_units.values()))
+        table.periods = len(set().union(*self.periods.values()))
+        return table
+
+
+class _AtomicTarget:
+    """A file written under a temporary name and moved into place on success.
+
+    The file gets the mode a plain `open()` would give it (0666 less the umask).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(handle)
+        self.temp = Path(temp)
+
+    def commit(self) -> None:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self.temp, 0o666 & ~umask)
+        os.replace(self.temp, self.path)
+
+    def discard(self) -> None:
+        self.temp.unlink(missing_ok=True)
+
+
+class _TableSink:
+    """Writes tidy Arrow tables to CSV and/or Parquet as shards arrive.
+
+    Both files are written by Arrow's own writers (C++, outside the GIL); the
+    Parquet file gets row groups of at least `_BATCH` rows. Each file lives
+    under a temporary name until `close()`.
+    """
+
+    def __init__(self, directory: Path, stem: str, formats: Sequence[str]) -> None:
+        self.paths = {fmt: directory / f"{stem}.{fmt}" for fmt in formats}
+        self.targets: dict[str, _AtomicTarget] = {}
+        self._csv: Any = None
+        self._parquet: Any = None
+        self._pending: list[Any] = []
+        self._pending_rows = 0
+        self._schema: Any = None
+        try:
+            for fmt, path in self.paths.items():
+                self.targets[fmt] = _AtomicTarget(path)
+        except BaseException:
+            self.abort()
+            raise
+
+    def _open(self, schema: Any) -> None:
+        import pyarrow.csv as pa_csv
+        import pyarrow.parquet as pq
+
+        self._schema = schema
+        if "csv" in self.targets:
+            self._csv = pa_csv.CSVWriter(
+                str(self.targets["csv"].temp),
+                schema,
+                write_options=pa_csv.WriteOptions(quoting_style="needed"),
+            )
+        if "parquet" in self.targets:
+            self._parquet = pq.ParquetWriter(
+                str(self.targets["parquet"].temp), schema, compression="zstd"
+            )
+
+    def write(self, table: Any) -> None:
+        if self._schema is None:
+            self._open(table.schema)
+        elif table.schema != self._schema:
+            raise ValueError(f"Analytics shards answered different columns: {table.schema}")
+        if not table.num_rows:
+            return
+        if self._csv is not None:
+            self._csv.write_table(table)
+        if self._parquet is not None:
+            self._pending.append(table)
+            self._pending_rows += table.num_rows
+            if self._pending_rows >= _BATCH:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self._pending and self._parquet is not None:
+            import pyarrow as pa
+
+            self._parquet.write_table(pa.concat_tables(self._pending).combine_chunks())
+        self._pending = []
+        self._pending_rows = 0
+
+    def close(self, empty: Any) -> dict[str, str]:
+        if self._schema is None:
+            self._open(empty.schema)
+        self._flush()
+        for writer in (self._csv, self._parquet):
+            if writer is not None:
+                writer.close()
+        for target in self.targets.values():
+            target.commit()
+        return {f"{path.stem}_{fmt}": str(path) for fmt, path in self.paths.items()}
+
+    def abort(self) -> None:
+        for writer in (self._csv, self._parquet):
+            if writer is not None:
+                with contextlib.suppress(Exception):
+                    writer.close()
+        for target in self.targets.values():
+            target.discard()
+
+
+def _export_key(
+    base_url: str,
+    user_id: str,
+    query: AnalyticsQuery,
+    info: ServerInfo,
+    stem: str,
+    formats: Sequence[str],
+) -> str:
+    return json.dumps([analytics_cache_key(base_url, user_id, query, info), stem, sorted(formats)])
+
+
+def _manifest_path(directory: Path, stem: str) -> Path:
+    return directory / f".{stem}.manifest.json"
+
+
+def _read_manifest(directory: Path, stem: str, key: str) -> AnalyticsTableExport | None:
+    """The export recorded next to the files, if they still hold the answer to `key`."""
+    try:
+        stored = json.loads(_manifest_path(directory, stem).read_text(encoding="utf-8"))
+        if stored.get("key") != key:
+            return None
+        for path, size in stored["sizes"].items():
+            if Path(path).stat().st_size != size:
+                return None
+        export = AnalyticsTableExport.model_validate(stored["export"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return export.model_copy(update={"cached": True})
+
+
+def _write_manifest(directory: Path, stem: str, key: str, export: AnalyticsTableExport) -> None:
+    target = _AtomicTarget(_manifest_path(directory, stem))
+    try:
+        sizes = {path: Path(path).stat().st_size for path in export.files.values()}
+        target.temp.write_text(
+            json.dumps({"key": key, "sizes": sizes, "export": export.model_dump(mode="json")}),
+            encoding="utf-8",
+        )
+        target.commit()
+    except BaseException:
+        target.discard()
+        raise
+
+
+async def aexport_analytics_table(
+    client: AsyncDhis2Client,
+    query: AnalyticsQuery,
+    directory: str | Path,
+    formats: Sequence[str] = ("csv", "parquet"),
+    *,
+    stem: str = "analytics",
+    reuse: bool = True,
+    on_progress: ProgressCallback | None = None,
+    **options: Any,
+) -> AnalyticsTableExport:
+    """Extract `query` and write its tidy table while the shards arrive (CSV and/or Parquet).
+
+    Rows go to disk shard by shard (`aiter_analytics_shards`, in plan order, each
+    shard sorted by the natural key), so memory stays bounded by the shards in
+    flight and the files are byte-identical on every run of the same request.
+    Files appear only complete: they are written under temporary names and
+    moved into place at the end (or removed when the extraction fails).
+
+    A small manifest next to the files (`.<stem>.manifest.json`) records which
+    answer they hold (instance, user, canonical request, the server's analytics
+    freshness); with `reuse`, an unchanged re-run finds it and sends no
+    analytics request at all.
+
+    Args:
+        client: An open async client.
+        query: The request.
+        directory: Where to write.
+        formats: `csv` and/or `parquet`.
+        stem: File name stem (`analytics.csv`, `analytics.parquet`).
+        reuse: Skip the extraction when the files already hold this answer.
+        on_progress: Called after each finished planned shard.
+        **options: Options of `aiter_analytics_shards` (`max_rows`, `slot`, ...).
+
+    Returns:
+        What was fetched and written.
+
+    Raises:
+        AnalyticsExtractionError: If some shards failed (no file is left behind).
+
+    Examples:
+        ```python
+        async with credentials.get_async_client() as client:
+            export = await aexport_analytics_table(client, query, "exports")
+        print(export.table.rows, export.files)
+        ```
+    """
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "The streamed analytics export needs pyarrow: pip install 'prefect-dhis2[parquet]'"
+        ) from None
+    folder = Path(directory)
+    key: str | None = None
+    if reuse:
+        info = await client.get_server_info()
+        me = await client.get_me(fields="id")
+        key = _export_key(client.base_url, me.id, query, info, stem, formats)
+        found = _read_manifest(folder, stem, key)
+        if found is not None:
+            return found
+    sink = _TableSink(folder, stem, formats)
+    tally = _Tally()
+    stream = aiter_analytics_shards(client, query, **options)
+
+    def write(shard: AnalyticsShard) -> None:
+        table = tidy_arrow(shard.headers, shard.rows, shard.names)
+        sink.write(table)
+        tally.add(table)
+
+    try:
+        async with stream:
+            async for shard in stream:
+                # Arrow works outside the GIL: the next shards keep arriving meanwhile.
+                await asyncio.to_thread(write, shard)
+                if on_progress is not None:
+                    on_progress(shard.progress)
+        summary = stream.summary()
+        if summary.failures:
+            raise AnalyticsExtractionError(summary.base_url, summary.failures)
+        empty = tidy_arrow(stream.headers, [], {})
+        files = sink.close(empty)
+    except BaseException:
+        sink.abort()
+        raise
+    tally.columns = empty.column_names
+    tally.names = stream.names
+    export = AnalyticsTableExport(extract=summary, table=tally.summary(), files=files)
+    if key is not None:
+        _write_manifest(folder, stem, key, export)
+    return export

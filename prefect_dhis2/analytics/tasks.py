@@ -24,11 +24,19 @@ Examples:
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from prefect import task
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import (
+    acreate_progress_artifact,
+    aupdate_progress_artifact,
+    create_table_artifact,
+)
 from prefect.context import TaskRunContext
 from prefect.results import get_result_store
 
@@ -36,6 +44,7 @@ from prefect_dhis2.analytics.extract import (
     DEFAULT_MAX_ROWS,
     AnalyticsExtract,
     AnalyticsExtractionError,
+    ExtractionProgress,
     ShardCache,
     ShardFailure,
     afetch_analytics_table,
@@ -44,11 +53,17 @@ from prefect_dhis2.analytics.extract import (
 )
 from prefect_dhis2.analytics.query import AnalyticsQuery
 from prefect_dhis2.analytics.shards import DEFAULT_MAX_URL_LENGTH
+from prefect_dhis2.analytics.tables import AnalyticsTableExport, aexport_analytics_table
 from prefect_dhis2.credentials import Dhis2Credentials
 from prefect_dhis2.host_limit import ensure_host_concurrency_limit, host_slot
 from prefect_dhis2.runtime import run_logger, run_sync
 
-__all__ = ["ResultStoreShardCache", "fetch_analytics_table"]
+__all__ = [
+    "ProgressArtifact",
+    "ResultStoreShardCache",
+    "export_analytics_table",
+    "fetch_analytics_table",
+]
 
 
 class ResultStoreShardCache:
@@ -79,6 +94,66 @@ class ResultStoreShardCache:
         await self._store.awrite(value, key=key)
 
 
+class ProgressArtifact:
+    """A Prefect progress artifact that follows an extraction (shards done of planned, rows).
+
+    Updates are sent at most every `interval_s` seconds (and at 100 %), in the
+    background, so a run of thousands of shards does not wait on the Prefect API.
+
+    Examples:
+        ```python
+        progress = ProgressArtifact("dhis2-analytics-progress", "ANC by facility")
+        await afetch_analytics_table(client, query, on_progress=progress)
+        await progress.aclose()
+        ```
+    """
+
+    def __init__(self, key: str, what: str, interval_s: float = 1.0) -> None:
+        self.key = key
+        self.what = what
+        self.interval_s = interval_s
+        self._id: UUID | None = None
+        self._last = 0.0
+        self._latest: ExtractionProgress | None = None
+        self._published: ExtractionProgress | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def __call__(self, progress: ExtractionProgress) -> None:
+        """Record `progress`; publish it when the interval has passed or it is complete."""
+        self._latest = progress
+        now = time.monotonic()
+        complete = progress.shards_done >= progress.shards_planned
+        busy = self._task is not None and not self._task.done()
+        if busy or (now - self._last < self.interval_s and not complete):
+            return
+        self._last = now
+        self._task = asyncio.ensure_future(self._publish(progress))
+
+    def _description(self, progress: ExtractionProgress) -> str:
+        return (
+            f"{self.what}: {progress.shards_done} of {progress.shards_planned} shards, "
+            f"{progress.rows:,} rows, {progress.requests} requests"
+        )
+
+    async def _publish(self, progress: ExtractionProgress) -> None:
+        self._published = progress
+        description = self._description(progress)
+        if self._id is None:
+            self._id = await acreate_progress_artifact(
+                progress.percent, key=self.key, description=description
+            )
+        else:
+            await aupdate_progress_artifact(self._id, progress.percent, description=description)
+
+    async def aclose(self) -> None:
+        """Wait for the update in flight and publish the last progress."""
+        if self._task is not None:
+            await self._task
+        latest = self._latest
+        if latest is not None and latest != self._published:
+            await self._publish(latest)
+
+
 def _task_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str | None:
     credentials = parameters.get("credentials")
     query = parameters.get("query")
@@ -106,16 +181,21 @@ async def _extract_with(
         if cache_shards:
             freshness = analytics_freshness(await client.get_server_info())
             cache = ResultStoreShardCache()
-        return await afetch_analytics_table(
-            client,
-            query,
-            max_rows=max_rows,
-            max_url_length=max_url_length,
-            slot=slot,
-            shard_cache=cache,
-            freshness=freshness,
-            logger=run_logger(),
-        )
+        progress = ProgressArtifact("dhis2-analytics-progress", "Analytics extraction")
+        try:
+            return await afetch_analytics_table(
+                client,
+                query,
+                max_rows=max_rows,
+                max_url_length=max_url_length,
+                slot=slot,
+                shard_cache=cache,
+                freshness=freshness,
+                logger=run_logger(),
+                on_progress=progress,
+            )
+        finally:
+            await progress.aclose()
 
 
 @task(
@@ -211,3 +291,119 @@ def _publish_failures(failures: Sequence[ShardFailure]) -> None:
         ],
         description="Analytics shards that could not be fetched",
     )
+
+
+async def _export_with(
+    credentials: Dhis2Credentials,
+    query: AnalyticsQuery,
+    directory: Path,
+    formats: list[str],
+    *,
+    stem: str,
+    max_rows: int,
+    max_url_length: int,
+    use_host_limit: bool,
+    reuse: bool,
+) -> AnalyticsTableExport:
+    slot = host_slot(await ensure_host_concurrency_limit(credentials)) if use_host_limit else None
+    async with credentials.get_async_client() as client:
+        progress = ProgressArtifact("dhis2-analytics-export-progress", "Analytics export")
+        try:
+            return await aexport_analytics_table(
+                client,
+                query,
+                directory,
+                formats,
+                stem=stem,
+                reuse=reuse,
+                on_progress=progress,
+                max_rows=max_rows,
+                max_url_length=max_url_length,
+                slot=slot,
+                logger=run_logger(),
+            )
+        finally:
+            await progress.aclose()
+
+
+@task(
+    name="Export DHIS2 analytics table",
+    description="Stream an analytics query in concurrent shards to CSV/Parquet.",
+    persist_result=False,
+)
+def export_analytics_table(
+    credentials: Dhis2Credentials,
+    query: AnalyticsQuery,
+    directory: str,
+    formats: list[str] | None = None,
+    stem: str = "analytics",
+    max_rows: int = DEFAULT_MAX_ROWS,
+    max_url_length: int = DEFAULT_MAX_URL_LENGTH,
+    use_host_limit: bool = True,
+    reuse: bool = True,
+) -> AnalyticsTableExport:
+    """Extract an analytics query and write its tidy table while the shards arrive.
+
+    The engine is `prefect_dhis2.analytics.tables.aexport_analytics_table`: rows
+    go to disk shard by shard (never one table in memory, no result persisted
+    but the small summary), in the same order on every run; a progress
+    artifact shows shards done of planned and rows so far. With `reuse`, an
+    unchanged re-run (same instance, user, request and analytics freshness,
+    files untouched) sends no analytics request.
+
+    Args:
+        credentials: The DHIS2 instance.
+        query: The request (validated before any request is made).
+        directory: Where to write.
+        formats: `csv` and/or `parquet` (default both).
+        stem: File name stem.
+        max_rows: Row budget per shard (lowered to the server's limit once known).
+        max_url_length: URL budget per shard.
+        use_host_limit: Hold a slot of the host's Prefect global concurrency
+            limit per worker (created with the block's `max_concurrency` if missing).
+        reuse: Skip the extraction when the files already hold this answer.
+
+    Returns:
+        What was fetched and written.
+
+    Raises:
+        AnalyticsExtractionError: If some shards failed (no file is left behind).
+
+    Examples:
+        ```python
+        from prefect import flow
+
+        @flow
+        def anc_export():
+            query = AnalyticsQuery(data_items=["fbfJHSPpUQD"], org_units=["LEVEL-4"],
+                                   periods=["LAST_12_MONTHS"])
+            return export_analytics_table(Dhis2Credentials.load("BLOCK_NAME"), query, "exports")
+        ```
+    """
+    try:
+        export = run_sync(
+            _export_with(
+                credentials,
+                query,
+                Path(directory),
+                list(formats or ["csv", "parquet"]),
+                stem=stem,
+                max_rows=max_rows,
+                max_url_length=max_url_length,
+                use_host_limit=use_host_limit,
+                reuse=reuse,
+            )
+        )
+    except AnalyticsExtractionError as error:
+        _publish_failures(error.failures)
+        raise
+    summary = export.extract
+    run_logger().info(
+        "Analytics: %d rows %s from %d shards (%d split) in %.2f s",
+        export.table.rows,
+        "already on disk" if export.cached else "written",
+        summary.shards_fetched + summary.shards_cached,
+        summary.shards_split,
+        summary.duration_s,
+    )
+    return export

@@ -45,6 +45,67 @@ class DataValuesExtract(BaseModel):
     requests: int = 0
     duplicates_dropped: int = 0
 
+    def to_arrow(self) -> Any:
+        """The values as an Arrow table: DHIS2's fields as strings, plus
+        `period_start`/`period_end` dates and `numeric_value` (float64, null
+        when the value is not a number); needs pyarrow.
+
+        Examples:
+            >>> extract = DataValuesExtract(base_url="https://dhis2.example.org",
+            ...     data_values=[{"dataElement": "fbfJHSPpUQD", "period": "202401",
+            ...                   "orgUnit": "ImspTQPwCqd", "value": "12"}])
+            >>> table = extract.to_arrow()
+            >>> table.column("numeric_value").to_pylist(), str(table.column("period_end")[0])
+            ([12.0], '2024-01-31')
+        """
+        import pyarrow as pa
+
+        names = list(dict.fromkeys(k for v in self.data_values for k in v)) or [
+            "dataElement", "period", "orgUnit", "value"
+        ]  # fmt: skip
+        columns: dict[str, Any] = {
+            name: pa.array(
+                [None if v.get(name) is None else str(v.get(name)) for v in self.data_values],
+                type=pa.string(),
+            )
+            for name in names
+        }
+        bounds: dict[str, tuple[Any, Any]] = {}
+        for value in self.data_values:
+            pe = str(value.get("period", ""))
+            if pe not in bounds:
+                try:
+                    period = parse_period(pe)
+                    bounds[pe] = (period.start_date, period.end_date)
+                except ValueError:
+                    bounds[pe] = (None, None)
+        periods = [str(v.get("period", "")) for v in self.data_values]
+        columns["period_start"] = pa.array([bounds[p][0] for p in periods], type=pa.date32())
+        columns["period_end"] = pa.array([bounds[p][1] for p in periods], type=pa.date32())
+        columns["numeric_value"] = pa.array(
+            [_as_float(v.get("value")) for v in self.data_values], type=pa.float64()
+        )
+        return pa.table(columns)
+
+    def to_pandas(self) -> Any:
+        """The values as a pandas DataFrame (needs pandas)."""
+        from prefect_dhis2.frames import arrow_to_pandas
+
+        return arrow_to_pandas(self.to_arrow())
+
+    def to_polars(self) -> Any:
+        """The values as a polars DataFrame (needs polars)."""
+        from prefect_dhis2.frames import arrow_to_polars
+
+        return arrow_to_polars(self.to_arrow())
+
+
+def _as_float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
 
 def _chunks(items: Sequence[str], size: int) -> list[list[str]]:
     if not items:

@@ -18,6 +18,7 @@ from prefect_dhis2.flows.data_values_flows import dhis2_data_values_import
 from prefect_dhis2.flows.indicator_flows import dhis2_indicator_complexity
 from prefect_dhis2.flows.metadata_flows import dhis2_metadata_export, dhis2_metadata_quality
 from prefect_dhis2.flows.org_unit_flows import dhis2_geometry_export, dhis2_org_units_export
+from prefect_dhis2.flows.warehouse_flows import dhis2_star_schema
 
 __all__ = [
     "dhis2_analytics_export",
@@ -28,4 +29,5 @@ __all__ = [
     "dhis2_metadata_export",
     "dhis2_metadata_quality",
     "dhis2_org_units_export",
+    "dhis2_star_schema",
 ]

@@ -11,8 +11,7 @@ from prefect_dhis2.analytics import (
     AnalyticsExtractSummary,
     AnalyticsQuery,
     AnalyticsTableSummary,
-    fetch_analytics_table,
-    tables,
+    export_analytics_table,
 )
 from prefect_dhis2.credentials import Dhis2Credentials, resolve_credentials
 from prefect_dhis2.runtime import Dhis2FlowReport, Stopwatch, run_logger
@@ -60,9 +59,12 @@ def dhis2_analytics_export(
     """Export analytics as a tidy table (`dx`, `ou`, `pe`, names, period dates, `value`).
 
     The request is validated before anything else, then fetched in concurrent
-    shards that share the host's concurrency budget, cached on the server's
-    analytics freshness, and written as CSV and Parquet; a table artifact
-    summarises each data item.
+    shards that share the host's concurrency budget and written as CSV and
+    Parquet while the shards arrive (in the same row order on every run); a
+    progress artifact follows the shards and a table artifact summarises each
+    data item. An unchanged re-run into the same `output_dir` (same request,
+    analytics tables not regenerated since) finds its files and sends no
+    analytics request.
 
     Args:
         data_items: `dx` items (data elements, indicators, operands, ...);
@@ -104,14 +106,14 @@ def dhis2_analytics_export(
     table_formats = resolve_table_formats(formats)
     directory = resolve_output_dir(output_dir, "dhis2-analytics")
     creds = resolve_credentials(credentials, instance)
-    extract = fetch_analytics_table(creds, query, max_rows=max_rows)
-    files = tables.write_analytics_table(extract, directory, table_formats)
+    export = export_analytics_table(creds, query, str(directory), table_formats, max_rows=max_rows)
+    extract = export.extract
     report = AnalyticsExportReport(
         instance=creds.base_url,
         output_dir=str(directory),
-        files=files,
+        files=export.files,
         extract=extract,
-        table=tables.summarise_table(extract),
+        table=export.table,
         duration_s=watch.elapsed,
     )
     table = report.table

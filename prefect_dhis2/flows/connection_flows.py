@@ -8,7 +8,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect_dhis2.credentials import Dhis2Credentials, resolve_credentials
 from prefect_dhis2.metadata import ConnectionCheckResult, check_connection
 from prefect_dhis2.metadata.report import connection_markdown
-from prefect_dhis2.runtime import Dhis2FlowReport, Stopwatch, run_logger
+from prefect_dhis2.runtime import Dhis2FlowReport, Stopwatch, artifact_key, run_logger
 
 __all__ = ["ConnectionReport", "dhis2_connection_check"]
 
@@ -51,8 +51,10 @@ def dhis2_connection_check(
         "Connected to %s (DHIS2 %s) as %s", creds.base_url, result.version, result.username
     )
     create_markdown_artifact(
-        key="dhis2-connection-check",
-        markdown=connection_markdown(creds.base_url, result),
+        key=artifact_key("dhis2-connection-check"),
+        markdown=connection_markdown(creds.base_url, result)
+        + "\n\n"
+        + report.provenance_markdown(),
         description=f"DHIS2 {result.version} at {creds.base_url}",
     )
     return report

@@ -32,7 +32,7 @@ from prefect_dhis2.indicators.scoring import (
     resolve_bins,
     score_rows,
 )
-from prefect_dhis2.runtime import Dhis2FlowReport, Stopwatch, run_logger
+from prefect_dhis2.runtime import Dhis2FlowReport, Stopwatch, artifact_key, run_logger
 from prefect_dhis2.writers import resolve_output_dir, resolve_table_formats, write_table
 
 __all__ = ["IndicatorComplexityReport", "dhis2_indicator_complexity"]
@@ -166,7 +166,7 @@ def dhis2_indicator_complexity(
         len(report.missing_references),
     )
     create_markdown_artifact(
-        key="dhis2-indicator-complexity",
+        key=artifact_key("dhis2-indicator-complexity"),
         markdown=indicator_complexity_markdown(
             instance=creds.base_url,
             scores=scores,
@@ -175,7 +175,9 @@ def dhis2_indicator_complexity(
             top=top,
             unavailable=catalogue.unavailable,
             files=files,
-        ),
+        )
+        + "\n\n"
+        + report.provenance_markdown(),
         description=(
             f"{report.expressions:,} expressions, {report.invalid} invalid, "
             f"{len(report.missing_references)} missing references"

@@ -29,7 +29,7 @@ from prefect_dhis2.metadata.report import (
     quality_markdown,
 )
 from prefect_dhis2.org_units import OrgUnitExportResult, export_org_units
-from prefect_dhis2.runtime import Dhis2FlowReport, Stopwatch
+from prefect_dhis2.runtime import Dhis2FlowReport, Stopwatch, artifact_key
 from prefect_dhis2.writers import resolve_output_dir, resolve_table_formats, write_table
 
 __all__ = [
@@ -105,7 +105,7 @@ def dhis2_metadata_export(
         duration_s=watch.elapsed,
     )
     create_table_artifact(
-        key="dhis2-metadata-export",
+        key=artifact_key("dhis2-metadata-export"),
         table=metadata_export_rows(ou_result.org_units, len(de_rows), len(ind_rows)),
         description=f"Metadata exported from {creds.base_url} to {directory}",
     )
@@ -152,18 +152,19 @@ def dhis2_metadata_quality(
     result = check_metadata_quality(creds, geometry_level=geometry_level)
     path = directory / "metadata_quality.csv"
     write_table(path, QUALITY_CHECK_COLUMNS, quality_check_rows(result))
-    create_markdown_artifact(
-        key="dhis2-metadata-quality",
-        markdown=quality_markdown(result),
-        description=f"Metadata quality {result.score} ({result.rating})",
-    )
-    return MetadataQualityReport(
+    report = MetadataQualityReport(
         instance=creds.base_url,
         output_dir=str(directory),
         files={"quality_csv": str(path)},
         result=result,
         duration_s=watch.elapsed,
     )
+    create_markdown_artifact(
+        key=artifact_key("dhis2-metadata-quality"),
+        markdown=quality_markdown(result) + "\n\n" + report.provenance_markdown(),
+        description=f"Metadata quality {result.score} ({result.rating})",
+    )
+    return report
 
 
 __getattr__ = deprecated_names(

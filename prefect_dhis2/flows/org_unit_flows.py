@@ -8,7 +8,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect_dhis2.credentials import Dhis2Credentials, resolve_credentials
 from prefect_dhis2.org_units import OrgUnitExportResult, export_org_units, fetch_org_unit_geometry
 from prefect_dhis2.org_units.report import geometry_export_markdown, org_units_export_markdown
-from prefect_dhis2.runtime import Dhis2FlowReport, Stopwatch, run_logger
+from prefect_dhis2.runtime import Dhis2FlowReport, Stopwatch, artifact_key, run_logger
 from prefect_dhis2.writers import (
     Column,
     GeoJsonWriter,
@@ -75,8 +75,10 @@ def dhis2_org_units_export(
         duration_s=watch.elapsed,
     )
     create_markdown_artifact(
-        key="dhis2-org-units-export",
-        markdown=org_units_export_markdown(creds.base_url, result),
+        key=artifact_key("dhis2-org-units-export"),
+        markdown=org_units_export_markdown(creds.base_url, result)
+        + "\n\n"
+        + report.provenance_markdown(),
         description=f"{result.org_units:,} org units",
     )
     return report
@@ -152,8 +154,10 @@ def dhis2_geometry_export(
         report.without_geometry,
     )
     create_markdown_artifact(
-        key="dhis2-geometry-export",
-        markdown=geometry_export_markdown(creds.base_url, geometry, missing_path.name),
+        key=artifact_key("dhis2-geometry-export"),
+        markdown=geometry_export_markdown(creds.base_url, geometry, missing_path.name)
+        + "\n\n"
+        + report.provenance_markdown(),
         description=f"{report.features:,} features",
     )
     return report

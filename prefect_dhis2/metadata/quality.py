@@ -48,7 +48,8 @@ class QualityCheck(BaseModel):
         checked: How many objects were checked.
         failed: How many failed.
         weight: Its weight in the overall score.
-        examples: Up to 20 offending objects (`id` and detail).
+        examples: Up to 20 offending objects: `id`, `name`, `detail` and, for org
+            units, `where` (the names of the unit's ancestors, top down).
     """
 
     name: str
@@ -96,7 +97,7 @@ def score_metadata_quality(
     missing objects or do not parse.
 
     Args:
-        org_units: With `id,name,code,level,parent[id],geometry` (geometry may be
+        org_units: With `id,name,code,level,path,parent[id],geometry` (geometry may be
             a `geometry~isNotEmpty`-style boolean under `has_geometry`).
         data_elements: With `id,name,code`.
         indicators: With `id,name,code,numerator,denominator`.
@@ -106,6 +107,24 @@ def score_metadata_quality(
         amber_at: Score from which the rating is amber.
     """
 
+    names = {
+        str(o.get("id")): str(o.get("name") or "")
+        for objs in (org_units, data_elements, indicators)
+        for o in objs
+    }
+
+    def where(obj: Mapping[str, Any]) -> str:
+        # `path` is /root/.../parent/self: the ancestors' names say where to find a unit.
+        ancestors = str(obj.get("path") or "").strip("/").split("/")[:-1]
+        return " / ".join(names.get(uid) or uid for uid in ancestors if uid)
+
+    def example(obj: Mapping[str, Any], detail: str) -> dict[str, str]:
+        uid = str(obj.get("id"))
+        found = {"id": uid, "name": str(obj.get("name") or names.get(uid) or ""), "detail": detail}
+        if obj.get("path"):
+            found["where"] = where(obj)
+        return found
+
     def check(
         name: str,
         checked: Sequence[Mapping[str, Any]],
@@ -114,8 +133,7 @@ def score_metadata_quality(
         weight: float = 1.0,
     ) -> QualityCheck:
         examples = [
-            {"id": str(o.get("id")), "detail": detail if isinstance(detail, str) else detail(o)}
-            for o in failing[:20]
+            example(o, detail if isinstance(detail, str) else detail(o)) for o in failing[:20]
         ]
         return QualityCheck(
             name=name, checked=len(checked), failed=len(failing), weight=weight, examples=examples
@@ -184,7 +202,7 @@ def score_metadata_quality(
 
 
 QUALITY_SOURCES = {
-    "organisationUnits": "id,name,code,level,parent[id],geometry",
+    "organisationUnits": "id,name,code,level,path,parent[id],geometry",
     "dataElements": "id,name,code",
     "indicators": "id,name,code,numerator,denominator",
     "categoryOptionCombos": "id",

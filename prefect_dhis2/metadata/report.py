@@ -6,12 +6,16 @@ Examples:
     >>> from prefect_dhis2.metadata.quality import MetadataQualityResult, QualityCheck
     >>> result = MetadataQualityResult(
     ...     checks=[QualityCheck(name="org units without a code", checked=4, failed=1,
-    ...                          examples=[{"id": "DiszpKrYNg8", "detail": "no code"}])],
+    ...                          examples=[{"id": "DiszpKrYNg8", "name": "Ngelehun CHC",
+    ...                                     "where": "Sierra Leone / Bo / Badjia",
+    ...                                     "detail": "no code"}])],
     ...     score=75.0, rating="amber")
     >>> quality_markdown(result).splitlines()[0]
     '# Metadata quality: 🟠 75.0 / 100 (amber)'
+    >>> quality_markdown(result).splitlines()[-1]
+    '| Ngelehun CHC | DiszpKrYNg8 | Sierra Leone / Bo / Badjia | no code |'
     >>> quality_check_rows(result)[0]["examples"]
-    'DiszpKrYNg8 (no code)'
+    'Ngelehun CHC [DiszpKrYNg8] (no code)'
 """
 
 from __future__ import annotations
@@ -80,17 +84,30 @@ def quality_check_rows(result: MetadataQualityResult) -> list[dict[str, Any]]:
             "check": c.name,
             "checked": c.checked,
             "failed": c.failed,
-            "examples": "; ".join(f"{e['id']} ({e['detail']})" for e in c.examples),
+            "examples": "; ".join(_example_text(e) for e in c.examples),
         }
         for c in result.checks
     ]
 
 
+def _example_text(example: dict[str, str]) -> str:
+    name = example.get("name")
+    label = f"{name} [{example['id']}]" if name else example["id"]
+    return f"{label} ({example['detail']})"
+
+
 def quality_markdown(result: MetadataQualityResult) -> str:
-    """The quality report: score and rating, a table of checks, examples of each failure."""
+    """The quality report: score and rating, a table of checks, examples of each failure.
+
+    Each example names the object beside its UID, and an org unit the units it sits
+    under, so that a data manager can find it in DHIS2's maintenance app.
+    """
     details = "\n".join(
         f"\n### {c.name}\n\n"
-        + markdown_table(["Object", "Detail"], [[e["id"], e["detail"]] for e in c.examples])
+        + markdown_table(
+            ["Name", "UID", "Where", "Detail"],
+            [[e.get("name", ""), e["id"], e.get("where", ""), e["detail"]] for e in c.examples],
+        )
         for c in result.checks
         if c.failed
     )

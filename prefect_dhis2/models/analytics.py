@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator
 
-__all__ = ["AnalyticsGrid", "GridHeader"]
+__all__ = ["AnalyticsGrid", "GridHeader", "GridRows"]
 
 
 class GridHeader(BaseModel):
@@ -23,8 +23,28 @@ class GridHeader(BaseModel):
     meta: bool = False
 
 
+def _grid_rows(value: Any) -> list[list[str]]:
+    """Check the shape of the rows without validating each cell.
+
+    A national grid holds hundreds of thousands of rows; validating every cell
+    would cost more than decoding the JSON. DHIS2 sends every cell as a string,
+    so the rows are kept as decoded (a list of lists).
+    """
+    if not isinstance(value, list) or (value and not isinstance(value[0], list)):
+        raise ValueError("rows must be a list of lists of cells")
+    return value
+
+
+GridRows = Annotated[list[list[str]], PlainValidator(_grid_rows)]
+"""Grid rows as decoded: the outer shape is checked, the cells are not."""
+
+
 class AnalyticsGrid(BaseModel):
     """An analytics response: headers, metaData and rows of strings.
+
+    Headers and metaData are validated; the rows are kept as decoded (their
+    shape is checked, not each cell), so a grid of 200,000 rows costs no more
+    than its JSON decoding.
 
     Examples:
         >>> grid = AnalyticsGrid.model_validate({
@@ -41,7 +61,7 @@ class AnalyticsGrid(BaseModel):
 
     headers: list[GridHeader] = Field(default_factory=list)
     meta_data: dict[str, Any] = Field(default_factory=dict, alias="metaData")
-    rows: list[list[str]] = Field(default_factory=list)
+    rows: GridRows = Field(default_factory=list)
     height: int = 0
     width: int = 0
     header_width: int | None = Field(default=None, alias="headerWidth")

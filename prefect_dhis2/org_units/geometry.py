@@ -16,6 +16,7 @@ Examples:
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -93,6 +94,45 @@ class OrgUnitGeometryExtract(BaseModel):
         """`[west, south, east, north]`, or None when there are no coordinates."""
         bbox: list[float] | None = self.feature_collection.get("bbox")
         return bbox
+
+    def to_arrow(self) -> Any:
+        """The features as an Arrow table: `id` and the feature's properties as
+        columns, `geometry_type`, and `geometry` as GeoJSON text (needs pyarrow).
+
+        Examples:
+            >>> extract = OrgUnitGeometryExtract(feature_collection={"type": "FeatureCollection",
+            ...     "features": [{"type": "Feature", "id": "ImspTQPwCqd",
+            ...                   "geometry": {"type": "Point", "coordinates": [-11.8, 8.5]},
+            ...                   "properties": {"name": "Sierra Leone", "level": 1}}]})
+            >>> extract.to_arrow().column("geometry_type").to_pylist()
+            ['Point']
+        """
+        import pyarrow as pa
+
+        features = self.features
+        props = list(dict.fromkeys(k for f in features for k in f.get("properties") or {}))
+        columns: dict[str, Any] = {"id": pa.array([f.get("id") for f in features], pa.string())}
+        for name in props:
+            columns[name] = pa.array([(f.get("properties") or {}).get(name) for f in features])
+        columns["geometry_type"] = pa.array(
+            [str(f["geometry"]["type"]) for f in features], pa.string()
+        )
+        columns["geometry"] = pa.array(
+            [json.dumps(f["geometry"], separators=(",", ":")) for f in features], pa.string()
+        )
+        return pa.table(columns)
+
+    def to_pandas(self) -> Any:
+        """The features as a pandas DataFrame (needs pandas)."""
+        from prefect_dhis2.frames import arrow_to_pandas
+
+        return arrow_to_pandas(self.to_arrow())
+
+    def to_polars(self) -> Any:
+        """The features as a polars DataFrame (needs polars)."""
+        from prefect_dhis2.frames import arrow_to_polars
+
+        return arrow_to_polars(self.to_arrow())
 
     @property
     def geometry_types(self) -> dict[str, int]:

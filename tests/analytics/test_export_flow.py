@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import time
+from pathlib import Path
 
 import httpx
 import pyarrow.parquet as pq
@@ -73,12 +74,17 @@ def test_an_unchanged_rerun_is_served_from_the_cache_until_tables_are_regenerate
         "periods": ["2024Q1", "2024Q2"],
         "credentials": credentials,
     }
-    first = dhis2_analytics_export(**kwargs, output_dir=str(tmp_path / "1"))
+    first = dhis2_analytics_export(**kwargs, output_dir=str(tmp_path))
     assert analytics_requests(emulator) > 0
+    written = {name: Path(path).read_bytes() for name, path in first.files.items()}
     emulator.request_log.clear()
-    second = dhis2_analytics_export(**kwargs, output_dir=str(tmp_path / "2"))
+    second = dhis2_analytics_export(**kwargs, output_dir=str(tmp_path))
     assert analytics_requests(emulator) == 0
-    assert second.table.rows == first.table.rows
+    assert second.table.rows == first.table.rows and second.files == first.files
+    # Another folder holds no answer yet: it is fetched and written there too.
+    elsewhere = dhis2_analytics_export(**kwargs, output_dir=str(tmp_path / "other"))
+    assert analytics_requests(emulator) > 0
+    assert {n: Path(p).read_bytes() for n, p in elsewhere.files.items()} == written
     assert emulator.request_log.matching("/api/system/info")  # freshness was checked
     # Regenerate the analytics tables: lastAnalyticsTableSuccess moves, the cache misses.
     # "before" is read before the job starts: the job may finish before the POST returns.
@@ -93,7 +99,7 @@ def test_an_unchanged_rerun_is_served_from_the_cache_until_tables_are_regenerate
             assert time.monotonic() < deadline, "analytics tables were not regenerated"
             time.sleep(0.05)
     emulator.request_log.clear()
-    third = dhis2_analytics_export(**kwargs, output_dir=str(tmp_path / "3"))
+    third = dhis2_analytics_export(**kwargs, output_dir=str(tmp_path))
     assert analytics_requests(emulator) > 0
     assert third.table.rows == first.table.rows
 
@@ -105,6 +111,7 @@ def test_bad_input_fails_before_any_request(prefect_server, emulator, credential
         ({"data_items": ["not-a-uid"]}, "not-a-uid"),
         ({"org_units": ["LEVEL-0"]}, "LEVEL-0"),
         ({"filters": ["zz:abc"]}, "zz"),
+        ({"org_units": []}, "org unit"),
     ):
         with pytest.raises(ValueError, match=message):
             dhis2_analytics_export(**bad, credentials=credentials, output_dir=str(tmp_path))

@@ -112,7 +112,7 @@ async def test_after_a_partial_failure_only_the_failed_shards_are_fetched_again(
     emulator.set_faults([FaultRule(path="/api/analytics", kind="503", count=2, retry_after=0)])
     async with flaky.get_async_client() as client:
         first = await afetch_analytics_table(
-            client, query, max_rows=2, shard_cache=cache, freshness="t1"
+            client, query, max_rows=2, shard_cache=cache, freshness="t1", retry_passes=0
         )
     assert len(first.failures) == 1 and not first.failures[0].permanent
     assert len(cache.entries) == 2  # the two finished shards

@@ -139,22 +139,3 @@ def test_min_shards_keeps_workers_busy_with_the_fewest_extra_requests():
     shards = plan_shards(query, max_rows=10**6, base_url=BASE, min_shards=16)
     assert len(shards) == 16
     assert set(cells(shards)) == set(itertools.product(DX, OU[:5], MONTHS))
-
-
-def test_merged_shards_never_repeat_a_cell():
-    from prefect_dhis2.analytics.extract import _merge
-
-    headers = ["dx", "ou", "pe", "value"]
-    part = {"headers": headers, "names": {"fbfJHSPpUQD": "ANC 1st visit"},
-            "dimensions": {"ou": ["ImspTQPwCqd"]}}  # fmt: skip
-    first = {**part, "rows": [["fbfJHSPpUQD", "ImspTQPwCqd", "2024", "10.0"],
-                              ["fbfJHSPpUQD", "O6uvpzGd5pu", "2024", "4.0"]]}  # fmt: skip
-    # A second shard that overlaps the first (USER_ORGUNIT resolved to the same unit).
-    second = {**part, "rows": [["fbfJHSPpUQD", "ImspTQPwCqd", "2024", "10.0"],
-                               ["fbfJHSPpUQD", "ImspTQPwCqd", "2023", "9.0"]]}  # fmt: skip
-    merged = _merge("https://dhis2.example.org", [first, second])
-    assert merged.rows == [
-        ["fbfJHSPpUQD", "ImspTQPwCqd", "2024", "10.0"],
-        ["fbfJHSPpUQD", "O6uvpzGd5pu", "2024", "4.0"],
-        ["fbfJHSPpUQD", "ImspTQPwCqd", "2023", "9.0"],
-    ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from contextlib import asynccontextmanager
 
 import pytest
 
@@ -46,30 +45,20 @@ def test_old_names_are_not_on_the_face():
     assert "DataValuesImportError" in face.__all__
 
 
-def test_the_old_import_coroutine_turns_a_limit_name_into_a_slot(monkeypatch):
-    entered: list[str] = []
-
-    @asynccontextmanager
-    async def concurrency(name, occupy, strict):
-        entered.append(name)
-        yield
-
+def test_the_old_import_coroutine_still_runs_the_import(monkeypatch):
+    # Every request now holds a slot of its host's budget (prefect_dhis2.client.budget),
+    # so the old per-chunk limit name needs no slot of its own: it is accepted and dropped.
     seen: dict[str, object] = {}
 
     async def fake_import(client, rows, *, slot=None, **options):
-        seen.update(options)
-        async with slot():
-            pass
+        seen.update(options, slot=slot)
         return "result"
 
-    import prefect.concurrency.asyncio as prefect_concurrency
-
-    monkeypatch.setattr(prefect_concurrency, "concurrency", concurrency)
     monkeypatch.setattr(tasks, "aimport_data_values", fake_import)
     import prefect_dhis2.data_values as face
 
     with pytest.warns(DeprecationWarning, match="import_data_values_async"):
         old = face.import_data_values_async
     result = asyncio.run(old(None, [], concurrency_limit="dhis2-example-org", dry_run=False))
-    assert result == "result" and entered == ["dhis2-example-org"]
-    assert seen == {"dry_run": False}
+    assert result == "result"
+    assert seen == {"dry_run": False, "slot": None}

@@ -41,3 +41,29 @@ def test_quality_is_scored_and_rated():
     clean = score_metadata_quality(org_units=clean_units, data_elements=elements[:1],
                            indicators=indicators[:1], known_uids={"fbfJHSPpUQD"})  # fmt: skip
     assert clean.score == 100.0 and clean.rating == "green"
+
+
+def test_examples_name_each_object_and_where_an_org_unit_sits():
+    units = [
+        {"id": "ImspTQPwCqd", "name": "Sierra Leone", "level": 1, "path": "/ImspTQPwCqd",
+         "code": "OU_525"},
+        {"id": "O6uvpzGd5pu", "name": "Bo", "level": 2, "parent": {"id": "ImspTQPwCqd"},
+         "path": "/ImspTQPwCqd/O6uvpzGd5pu", "code": "OU_264"},
+        {"id": "DiszpKrYNg8", "name": "Ngelehun CHC", "level": 3,
+         "parent": {"id": "O6uvpzGd5pu"}, "path": "/ImspTQPwCqd/O6uvpzGd5pu/DiszpKrYNg8"},
+    ]  # fmt: skip
+    indicators = [{"id": "ReUHfIn0pTQ", "name": "ANC 1-3 Dropout", "code": "IN_1",
+                   "numerator": "#{Xq0MissngDE}", "denominator": "1"}]  # fmt: skip
+    report = score_metadata_quality(
+        org_units=units, data_elements=[], indicators=indicators, known_uids=set()
+    )
+    checks = {c.name: c for c in report.checks}
+    (no_code,) = checks["org units without a code"].examples
+    assert no_code == {
+        "id": "DiszpKrYNg8",
+        "name": "Ngelehun CHC",
+        "where": "Sierra Leone / Bo",
+        "detail": "no code",
+    }
+    (broken,) = checks["indicators referencing missing objects"].examples
+    assert broken["name"] == "ANC 1-3 Dropout" and "where" not in broken
