@@ -132,7 +132,7 @@ class Dhis2Credentials(CredentialsBlock):
             process; with `share_host_limit`, inside Prefect runs, by every run and worker
             together (through the host's global concurrency limit, see
             `prefect_dhis2.host_limit`).
-        share_host_limit: Share the budget across processes through Prefect.
+        share_host_limit: Share the budget across processes through Prefect (the default).
 
     Examples:
         Load a saved block and ask the server for its version:
@@ -234,7 +234,7 @@ class Dhis2Credentials(CredentialsBlock):
     )
 
     share_host_limit: bool = Field(
-        default=False,
+        default=True,
         description=(
             "Inside Prefect runs, also hold leases of the host's Prefect global concurrency "
             "limit, so that runs on every worker keep to one budget (each process always "

@@ -49,8 +49,10 @@ __all__ = [
 
 _MAX_POLL_S = 5.0
 """Longest wait between two attempts at a taken slot, whatever the server suggests."""
-_LEASE_S = 300.0
-"""A lease outlives a crashed process by at most this long (the keeper renews it)."""
+_LEASE_S = 60.0
+"""Seconds a lease lives unless renewed (the keeper renews it every third of that): a
+lease lost by a crashed process, or granted to an attempt whose answer timed out and
+was retried, frees its slot within a minute."""
 
 
 def host_concurrency_limit_name(base_url: str) -> str:
@@ -100,6 +102,18 @@ def host_slot(name: str | None) -> SlotFactory | None:
     """
     del name
     return None
+
+
+def _prefect_client() -> SyncPrefectClient:
+    """A new sync Prefect client for the keeper thread.
+
+    The keeper runs in a copy of the context of the run that started it, whose cached
+    client is closed when that task run ends; asking for other `httpx_settings` than
+    the cached client's makes `get_client` build a fresh one.
+    """
+    from prefect.client.orchestration import get_client
+
+    return get_client(sync_client=True, httpx_settings={})
 
 
 class GlobalLimitSlots:
@@ -156,9 +170,7 @@ class GlobalLimitSlots:
 
     def acquire(self) -> UUID | Busy | None:
         """One attempt at a slot: its lease id, `Busy` (with the server's `Retry-After`)."""
-        from prefect.client.orchestration import get_client
-
-        with get_client(sync_client=True) as client:
+        with _prefect_client() as client:
             self._ensure(client)
             try:
                 response = client.increment_concurrency_slots_with_lease(
@@ -178,16 +190,12 @@ class GlobalLimitSlots:
 
     def release(self, lease: object) -> None:
         """Give the slot of `lease` back."""
-        from prefect.client.orchestration import get_client
-
-        with get_client(sync_client=True) as client:
+        with _prefect_client() as client:
             client.release_concurrency_slots_with_lease(lease_id=UUID(str(lease)))
 
     def renew(self, lease: object) -> None:
         """Extend `lease` by `lease_s`."""
-        from prefect.client.orchestration import get_client
-
-        with get_client(sync_client=True) as client:
+        with _prefect_client() as client:
             client.renew_concurrency_lease(lease_id=UUID(str(lease)), lease_duration=self._lease_s)
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from uuid import UUID
 
 from prefect.client.orchestration import get_client
 
-from prefect_dhis2.host_limit import host_concurrency_limit_name
+from prefect_dhis2.host_limit import GlobalLimitSlots, host_concurrency_limit_name
 from prefect_dhis2.runtime import run_sync
 from prefect_dhis2.testing import CostModel
 
@@ -22,8 +23,17 @@ from .flows.every_flow import flow_runs, output_files
 
 
 def test_eight_flow_runs_at_once_keep_to_a_budget_of_two(
-    prefect_server, dhis2_emulator_factory, tmp_path: Path
+    prefect_server, dhis2_emulator_factory, tmp_path: Path, monkeypatch
 ):
+    leases: list[object] = []
+    acquire = GlobalLimitSlots.acquire
+
+    def counted(self: GlobalLimitSlots) -> object:
+        lease = acquire(self)
+        leases.append(lease)
+        return lease
+
+    monkeypatch.setattr(GlobalLimitSlots, "acquire", counted)
     emulator = dhis2_emulator_factory(cost=CostModel(latency_s=0.02))
     credentials = emulator.credentials().model_copy(update={"max_concurrency": 2})
     runs = flow_runs(credentials, emulator, tmp_path)
@@ -49,6 +59,7 @@ def test_eight_flow_runs_at_once_keep_to_a_budget_of_two(
             )
         return limit.limit, limit.active_slots
 
+    assert any(isinstance(lease, UUID) for lease in leases)
     # The runs held leases of the host's Prefect limit and give every one back
     # (the keeper thread does that just after the last client closes).
     deadline = time.monotonic() + 30

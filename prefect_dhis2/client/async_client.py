@@ -70,9 +70,9 @@ class AsyncDhis2Client:
             options["transport"] = transport
         self._http = httpx.AsyncClient(**options)
         self._budget = host_budget(settings.base_url)
-        self._sharing = settings.shared_slots is not None
+        self._sharing: object | None = None
         if settings.shared_slots is not None:
-            self._budget.share(settings.shared_slots, settings.max_concurrency)
+            self._sharing = self._budget.share(settings.shared_slots, settings.max_concurrency)
 
     @property
     def settings(self) -> ClientSettings:
@@ -360,9 +360,9 @@ class AsyncDhis2Client:
 
     async def aclose(self) -> None:
         """Close the connection pool (and stop sharing the host's budget)."""
-        if self._sharing:
-            self._sharing = False
-            self._budget.unshare()
+        if self._sharing is not None:
+            handle, self._sharing = self._sharing, None
+            self._budget.unshare(handle)
         await self._http.aclose()
 
     async def close(self) -> None:

@@ -271,12 +271,12 @@ class HostBudget:
         *,
         hold_s: float = DEFAULT_HOLD_S,
         linger_s: float = DEFAULT_LINGER_S,
-    ) -> None:
+    ) -> object:
         """Start holding this host's requests in leases of `slots` (counted per user).
 
-        Every `share` needs one `unshare`; the first one's settings apply until the
-        last user is gone. The keeper thread runs in a copy of the caller's context
-        (so it sees the same Prefect settings).
+        Every `share` needs one `unshare` with the handle it returned; the first
+        one's settings apply until the last user is gone. The keeper thread runs in
+        a copy of the caller's context (so it sees the same Prefect settings).
 
         Args:
             slots: The shared budget.
@@ -287,7 +287,7 @@ class HostBudget:
         with self._lock:
             if self._pool is not None and not self._pool.stopping:
                 self._pool.users += 1
-                return
+                return self._pool
             pool = _Pool(slots, max(size, 1), hold_s, linger_s)
             self._pool = pool
         context = contextvars.copy_context()
@@ -298,18 +298,24 @@ class HostBudget:
             daemon=True,
         )
         thread.start()
+        return pool
 
-    def unshare(self) -> None:
-        """One user of the shared budget is done; the last one gives every lease back."""
+    def unshare(self, handle: object) -> None:
+        """One user of the shared budget is done; the last one gives every lease back.
+
+        Args:
+            handle: What `share` returned.
+        """
         with self._lock:
-            pool = self._pool
-            if pool is None:
-                return
+            pool = handle
+            if not isinstance(pool, _Pool) or pool.stopping:
+                return  # already detached (the shared budget failed): nothing to count
             pool.users -= 1
             if pool.users > 0:
                 return
             pool.stopping = True
-            self._pool = None
+            if self._pool is pool:
+                self._pool = None
             self._grant_locked()  # waiters now only need the process budget
 
     def _detach_locked(self, pool: _Pool) -> None:
@@ -382,7 +388,7 @@ class HostBudget:
                     give_back = None
                     break
                 stale = [
-                    lease for lease in pool.leases if now - lease.renewed >= pool.slots.lease_s / 2
+                    lease for lease in pool.leases if now - lease.renewed >= pool.slots.lease_s / 3
                 ]
                 if stale:
                     stale[0].renewed = now
@@ -422,7 +428,7 @@ class HostBudget:
     def _next_wake(self, pool: _Pool, now: float) -> float:
         # A retiring lease waits for its requests to end (a release wakes the keeper).
         deadlines = [] if pool.retiring else [lease.taken + pool.hold_s for lease in pool.leases]
-        deadlines += [lease.renewed + pool.slots.lease_s / 2 for lease in pool.leases]
+        deadlines += [lease.renewed + pool.slots.lease_s / 3 for lease in pool.leases]
         if pool.idle_since is not None:
             deadlines.append(pool.idle_since + pool.linger_s)
         if pool.busy_until > now:

@@ -69,9 +69,9 @@ class Dhis2Client:
             options["transport"] = transport
         self._http = httpx.Client(**options)
         self._budget = host_budget(settings.base_url)
-        self._sharing = settings.shared_slots is not None
+        self._sharing: object | None = None
         if settings.shared_slots is not None:
-            self._budget.share(settings.shared_slots, settings.max_concurrency)
+            self._sharing = self._budget.share(settings.shared_slots, settings.max_concurrency)
 
     @property
     def settings(self) -> ClientSettings:
@@ -426,9 +426,9 @@ class Dhis2Client:
 
     def close(self) -> None:
         """Close the connection pool (and stop sharing the host's budget)."""
-        if self._sharing:
-            self._sharing = False
-            self._budget.unshare()
+        if self._sharing is not None:
+            handle, self._sharing = self._sharing, None
+            self._budget.unshare(handle)
         self._http.close()
 
     def __enter__(self) -> Self:
