@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from prefect_dhis2.data_values.imports import DataValueConflict, DataValuesImportResult
 from prefect_dhis2.markdown import markdown_table
@@ -25,6 +26,7 @@ from prefect_dhis2.writers import Column, write_table
 
 __all__ = [
     "CONFLICT_COLUMNS",
+    "conflict_table_rows",
     "import_summary_line",
     "import_summary_markdown",
     "write_conflicts_csv",
@@ -34,8 +36,11 @@ CONFLICT_COLUMNS: tuple[Column, ...] = (
     Column("row", "int"),
     Column("chunk", "int"),
     Column("data_element"),
+    Column("data_element_name"),
     Column("period"),
     Column("org_unit"),
+    Column("org_unit_name"),
+    Column("org_unit_path"),
     Column("value"),
     Column("error_code"),
     Column("property"),
@@ -91,6 +96,41 @@ def import_summary_markdown(result: DataValuesImportResult) -> str:
             ),
         ]
     return "\n".join(lines)
+
+
+def conflict_table_rows(conflicts: Iterable[DataValueConflict]) -> list[dict[str, Any]]:
+    """The conflicts table a person reads: each object's name beside its UID, and where
+    the org unit sits (names of the units above it, top down).
+
+    A name DHIS2 could not give (an unknown UID, or the name lookup failed) is left
+    empty beside the UID.
+
+    Examples:
+        >>> conflict = DataValueConflict(row=5, chunk=0, data_element="fbfJHSPpUQD",
+        ...     data_element_name="ANC 1st visit", period="202401", org_unit="DiszpKrYNg8",
+        ...     org_unit_name="Ngelehun CHC", org_unit_path="Sierra Leone / Bo / Badjia",
+        ...     value="x", error_code="E7619", message="Value must be a number")
+        >>> row = conflict_table_rows([conflict])[0]
+        >>> row["data element"], row["org unit"], row["where"]
+        ('ANC 1st visit', 'Ngelehun CHC', 'Sierra Leone / Bo / Badjia')
+    """
+    return [
+        {
+            "row": c.row,
+            "data element": c.data_element_name or "",
+            "data element UID": c.data_element or "",
+            "period": c.period or "",
+            "org unit": c.org_unit_name or "",
+            "org unit UID": c.org_unit or "",
+            "where": c.org_unit_path or "",
+            "value": c.value or "",
+            "error": c.error_code or "",
+            "property": c.property or "",
+            "message": c.message,
+            "chunk": c.chunk,
+        }
+        for c in conflicts
+    ]
 
 
 def write_conflicts_csv(
