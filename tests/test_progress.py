@@ -1,0 +1,67 @@
+"""`prefect_dhis2.progress`: the progress artifact the long tasks publish, read back from
+the Prefect test server."""
+
+from __future__ import annotations
+
+import asyncio
+
+from prefect import flow
+
+from prefect_dhis2.analytics import AnalyticsQuery, fetch_analytics_table
+from prefect_dhis2.analytics.extract import ExtractionProgress
+from prefect_dhis2.data_values.progress import ChunkProgress
+from prefect_dhis2.progress import ProgressArtifact, describe_progress
+from prefect_dhis2.testing import Dhis2Emulator
+from tests.data_values.prefect_reads import artifacts, log_messages
+
+
+def test_descriptions_read_done_of_planned_then_the_counters():
+    assert describe_progress(ExtractionProgress(3, 12, 1234, 5)) == (
+        "3 of 12 shards, 1,234 rows, 5 requests"
+    )
+    assert describe_progress(ChunkProgress("dry run", 1, 40, 5000)) == (
+        "dry run, 1 of 40 chunks, 5,000 values"
+    )
+    assert describe_progress(ChunkProgress("", 0, 0, 0)) == "0 of 0 chunks, 0 values"
+
+
+def test_the_last_update_is_always_published(prefect_server):
+    @flow
+    def follow() -> None:
+        async def run() -> None:
+            # A long interval: only the first call and the complete one are sent at once.
+            progress = ProgressArtifact("test-progress", "Work", interval_s=3600)
+            for done in range(1, 101):
+                progress(ChunkProgress("", done, 100, done * 10))
+                await asyncio.sleep(0)
+            await progress.aclose()
+
+        asyncio.run(run())
+
+    state = follow(return_state=True)
+    (artifact,) = artifacts("test-progress", state.state_details.flow_run_id)
+    assert artifact.type == "progress" and float(artifact.data) == 100.0
+    assert artifact.description == "Work: 100 of 100 chunks, 1,000 values"
+
+
+def test_an_analytics_extraction_publishes_its_progress(
+    prefect_server, dhis2_emulator: Dhis2Emulator
+):
+    credentials = dhis2_emulator.credentials()
+    query = AnalyticsQuery(
+        data_items=["fbfJHSPpUQD"], org_units=["O6uvpzGd5pu"], periods=["LAST_4_QUARTERS"]
+    )
+
+    @flow
+    def extract():
+        return fetch_analytics_table(
+            credentials, query, max_rows=1, use_host_limit=False, cache_shards=False
+        )
+
+    state = extract(return_state=True)
+    table = state.result()
+    run_id = state.state_details.flow_run_id
+    (artifact,) = artifacts("dhis2-analytics-progress", run_id)
+    assert float(artifact.data) == 100.0
+    assert f"{len(table.rows):,} rows" in artifact.description
+    assert log_messages(run_id, "shards (100%)", at_least=1)
