@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -31,9 +32,17 @@ from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifa
 
 __all__ = ["Progress", "ProgressArtifact", "describe_progress"]
 
+_LOGGER = logging.getLogger("prefect_dhis2")
+
 
 class Progress(Protocol):
-    """What an engine reports: a frozen dataclass with a `percent` (0 to 100)."""
+    """What an engine reports: a frozen dataclass with a `percent` (0 to 100).
+
+    Examples:
+        >>> from prefect_dhis2.data_values.progress import ChunkProgress
+        >>> isinstance(ChunkProgress("", 1, 4, 10).percent, float)
+        True
+    """
 
     @property
     def percent(self) -> float:
@@ -78,8 +87,9 @@ class ProgressArtifact:
 
     Updates are sent at most every `interval_s` seconds (and at 100 %), in the
     background, so a run of thousands of chunks or shards does not wait on the
-    Prefect API; `aclose` publishes the last one. Must be called from inside the
-    run's event loop (the engines call it there).
+    Prefect API; `aclose` publishes the last one. An update that the Prefect API
+    refuses is logged once and never fails the work. Must be called from inside
+    the run's event loop (the engines call it there).
 
     Args:
         key: The artifact key.
@@ -112,6 +122,7 @@ class ProgressArtifact:
         self._latest: Progress | None = None
         self._published: Progress | None = None
         self._task: asyncio.Task[None] | None = None
+        self._failed = False
 
     def __call__(self, progress: Progress) -> None:
         """Record `progress`; publish it when the interval has passed or it is complete."""
@@ -131,12 +142,17 @@ class ProgressArtifact:
         self._published = progress
         description = self._description(progress)
         percent = min(100.0, max(0.0, progress.percent))
-        if self._id is None:
-            self._id = await acreate_progress_artifact(
-                percent, key=self.key, description=description
-            )
-        else:
-            await aupdate_progress_artifact(self._id, percent, description=description)
+        try:
+            if self._id is None:
+                self._id = await acreate_progress_artifact(
+                    percent, key=self.key, description=description
+                )
+            else:
+                await aupdate_progress_artifact(self._id, percent, description=description)
+        except Exception as error:  # noqa: BLE001 - the bar is for people; the work goes on
+            if not self._failed:
+                _LOGGER.warning("Could not update the progress artifact %s: %s", self.key, error)
+            self._failed = True
 
     async def aclose(self) -> None:
         """Wait for the update in flight and publish the last progress."""

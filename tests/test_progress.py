@@ -65,3 +65,24 @@ def test_an_analytics_extraction_publishes_its_progress(
     assert float(artifact.data) == 100.0
     assert f"{len(table.rows):,} rows" in artifact.description
     assert log_messages(run_id, "shards (100%)", at_least=1)
+
+
+def test_a_refused_update_never_fails_the_work(monkeypatch, caplog):
+    import prefect_dhis2.progress as module
+
+    async def refuse(*args, **kwargs):
+        raise RuntimeError("Prefect API unavailable")
+
+    monkeypatch.setattr(module, "acreate_progress_artifact", refuse)
+
+    async def run() -> None:
+        progress = ProgressArtifact("test-refused", "Work", interval_s=0)
+        for done in range(1, 5):
+            progress(ChunkProgress("", done, 4, done))
+            await asyncio.sleep(0)
+        await progress.aclose()
+
+    with caplog.at_level("WARNING", logger="prefect_dhis2"):
+        asyncio.run(run())
+    refused = [r for r in caplog.records if "Could not update the progress artifact" in r.message]
+    assert len(refused) == 1 and "Prefect API unavailable" in refused[0].getMessage()

@@ -39,6 +39,10 @@ class ChunkProgress:
         chunks_done: Chunks finished (sent and answered, or given up).
         chunks_planned: Chunks in the plan (of every step of an import).
         values: Values sent in this step (import) or received (read) so far.
+
+    Examples:
+        >>> ChunkProgress("commit", 3, 12, 15000).percent
+        25.0
     """
 
     step: str
@@ -66,6 +70,14 @@ class ChunkTracker:
         logger: Where the lines go.
         on_progress: Called after each chunk (None = only the log lines).
         step: The step said in the progress (changed with `start`).
+
+    Examples:
+        >>> import logging
+        >>> tracker = ChunkTracker(2, label="Data value import", logger=logging.getLogger("x"))
+        >>> tracker.start("dry run")
+        >>> tracker.advance(values=5000)
+        >>> tracker.progress
+        ChunkProgress(step='dry run', chunks_done=1, chunks_planned=2, values=5000)
     """
 
     def __init__(
