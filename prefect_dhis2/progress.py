@@ -125,7 +125,14 @@ class ProgressArtifact:
         self._failed = False
 
     def __call__(self, progress: Progress) -> None:
-        """Record `progress`; publish it when the interval has passed or it is complete."""
+        """Record `progress`; publish it when the interval has passed or it is complete.
+
+        A progress behind the one already recorded is ignored: snapshots taken as
+        work finished can arrive out of order (an engine that hands out its results
+        in plan order), and the bar must only move forward.
+        """
+        if self._latest is not None and progress.percent < self._latest.percent:
+            return
         self._latest = progress
         now = time.monotonic()
         complete = progress.percent >= 100.0

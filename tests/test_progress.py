@@ -86,3 +86,22 @@ def test_a_refused_update_never_fails_the_work(monkeypatch, caplog):
         asyncio.run(run())
     refused = [r for r in caplog.records if "Could not update the progress artifact" in r.message]
     assert len(refused) == 1 and "Prefect API unavailable" in refused[0].getMessage()
+
+
+def test_the_bar_only_moves_forward(prefect_server):
+    @flow
+    def follow() -> None:
+        async def run() -> None:
+            progress = ProgressArtifact("test-forward", "Work", interval_s=3600)
+            # Snapshots handed out in plan order: the one taken last (100 %) comes first.
+            for done in (1, 2, 4, 3):
+                progress(ChunkProgress("", done, 4, done))
+                await asyncio.sleep(0)
+            await progress.aclose()
+
+        asyncio.run(run())
+
+    state = follow(return_state=True)
+    (artifact,) = artifacts("test-forward", state.state_details.flow_run_id)
+    assert float(artifact.data) == 100.0
+    assert artifact.description == "Work: 4 of 4 chunks, 4 values"
