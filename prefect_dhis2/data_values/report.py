@@ -27,6 +27,7 @@ from prefect_dhis2.writers import Column, write_table
 __all__ = [
     "CONFLICT_COLUMNS",
     "conflict_table_rows",
+    "import_report_markdown",
     "import_summary_line",
     "import_summary_markdown",
     "write_conflicts_csv",
@@ -96,6 +97,58 @@ def import_summary_markdown(result: DataValuesImportResult) -> str:
             ),
         ]
     return "\n".join(lines)
+
+
+def import_report_markdown(
+    source: str, result: DataValuesImportResult, *, conflicts_shown: int = 20
+) -> str:
+    """What the import flow publishes: the summary and the first conflicts, by name.
+
+    Each conflict row names its data element and org unit beside their UIDs and
+    says where the unit sits; the rest are in `conflicts.csv`.
+
+    Examples:
+        >>> result = DataValuesImportResult(dry_run=True, rows=1, chunks=1, rejected=1,
+        ...     conflicts=[DataValueConflict(row=1, chunk=0, data_element="fbfJHSPpUQD",
+        ...         data_element_name="ANC 1st visit", org_unit="DiszpKrYNg8",
+        ...         org_unit_name="Ngelehun CHC", org_unit_path="Sierra Leone / Bo / Badjia",
+        ...         period="202401", value="x", error_code="E7619", message="Not a number")])
+        >>> print(import_report_markdown("anc.csv", result).splitlines()[-1])
+        | 1 | ANC 1st visit (fbfJHSPpUQD) | 202401 | Ngelehun CHC (DiszpKrYNg8) | Sierra Leone / Bo / Badjia | x | E7619 | Not a number |
+    """
+    lines = [f"# DHIS2 data value import of `{source}`", "", import_summary_markdown(result)]
+    if result.conflicts:
+        shown = result.conflicts[:conflicts_shown]
+        more = len(result.conflicts) - len(shown)
+        lines += [
+            "",
+            f"### Conflicts ({len(result.conflicts)})"
+            + (f", the first {len(shown)} (all of them in `conflicts.csv`)" if more else ""),
+            "",
+            markdown_table(
+                ["Row", "Data element", "Period", "Org unit", "Where", "Value", "Error", "Message"],
+                [
+                    [
+                        c.row,
+                        _named(c.data_element_name, c.data_element),
+                        c.period,
+                        _named(c.org_unit_name, c.org_unit),
+                        c.org_unit_path,
+                        c.value,
+                        c.error_code,
+                        c.message,
+                    ]
+                    for c in shown
+                ],
+            ),
+        ]
+    return "\n".join(lines)
+
+
+def _named(name: str | None, uid: str | None) -> str:
+    if not uid:
+        return name or ""
+    return f"{name} ({uid})" if name else uid
 
 
 def conflict_table_rows(conflicts: Iterable[DataValueConflict]) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import pytest
 from prefect import flow
@@ -107,6 +108,16 @@ def test_import_artifacts_name_objects_and_follow_progress(prefect_server, make_
     with open(report.files["conflicts_csv"], newline="") as handle:
         (written,) = list(csv.DictReader(handle))
     assert (written["org_unit_name"], written["org_unit_path"]) == (unit["name"], " / ".join(where))
+
+    # The flow's report: the conflict by name, the run, and a link to conflicts.csv.
+    (markdown,) = artifacts("dhis2-data-values-import", run_id)
+    named_unit = f"{unit['name']} ({bad['orgUnit']})"
+    (line,) = [line for line in markdown.data.splitlines() if line.startswith("| 8 |")]
+    assert named_unit in line and " / ".join(where) in line
+    assert f"run `{report.flow_run}`" in markdown.data
+    assert f"[conflicts_csv]({Path(report.files['conflicts_csv']).resolve().as_uri()})" in (
+        markdown.data
+    )
 
     # The progress artifact reached 100 % of the dry run's and the commit's chunks.
     chunks = -(-len(rows) // 5)
