@@ -28,6 +28,7 @@ PREFECT_LAYER = (
     "prefect_dhis2.runtime",
     "prefect_dhis2.host_limit",
     "prefect_dhis2.notifications",
+    "prefect_dhis2.progress",
     "prefect_dhis2.demo",
     "prefect_dhis2.flow_support",  # deprecated shim
     "prefect_dhis2.host_budget",  # deprecated shim

@@ -24,19 +24,12 @@ Examples:
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 from prefect import task
-from prefect.artifacts import (
-    acreate_progress_artifact,
-    aupdate_progress_artifact,
-    create_table_artifact,
-)
+from prefect.artifacts import create_table_artifact
 from prefect.context import TaskRunContext
 from prefect.results import get_result_store
 
@@ -44,7 +37,6 @@ from prefect_dhis2.analytics.extract import (
     DEFAULT_MAX_ROWS,
     AnalyticsExtract,
     AnalyticsExtractionError,
-    ExtractionProgress,
     ShardCache,
     ShardFailure,
     afetch_analytics_table,
@@ -56,6 +48,7 @@ from prefect_dhis2.analytics.shards import DEFAULT_MAX_URL_LENGTH
 from prefect_dhis2.analytics.tables import AnalyticsTableExport, aexport_analytics_table
 from prefect_dhis2.credentials import Dhis2Credentials
 from prefect_dhis2.host_limit import ensure_host_concurrency_limit, host_slot
+from prefect_dhis2.progress import ProgressArtifact
 from prefect_dhis2.runtime import run_logger, run_sync
 
 __all__ = [
@@ -92,66 +85,6 @@ class ResultStoreShardCache:
     async def put(self, key: str, value: dict[str, Any]) -> None:
         """Store the grid of `key`."""
         await self._store.awrite(value, key=key)
-
-
-class ProgressArtifact:
-    """A Prefect progress artifact that follows an extraction (shards done of planned, rows).
-
-    Updates are sent at most every `interval_s` seconds (and at 100 %), in the
-    background, so a run of thousands of shards does not wait on the Prefect API.
-
-    Examples:
-        ```python
-        progress = ProgressArtifact("dhis2-analytics-progress", "ANC by facility")
-        await afetch_analytics_table(client, query, on_progress=progress)
-        await progress.aclose()
-        ```
-    """
-
-    def __init__(self, key: str, what: str, interval_s: float = 1.0) -> None:
-        self.key = key
-        self.what = what
-        self.interval_s = interval_s
-        self._id: UUID | None = None
-        self._last = 0.0
-        self._latest: ExtractionProgress | None = None
-        self._published: ExtractionProgress | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    def __call__(self, progress: ExtractionProgress) -> None:
-        """Record `progress`; publish it when the interval has passed or it is complete."""
-        self._latest = progress
-        now = time.monotonic()
-        complete = progress.shards_done >= progress.shards_planned
-        busy = self._task is not None and not self._task.done()
-        if busy or (now - self._last < self.interval_s and not complete):
-            return
-        self._last = now
-        self._task = asyncio.ensure_future(self._publish(progress))
-
-    def _description(self, progress: ExtractionProgress) -> str:
-        return (
-            f"{self.what}: {progress.shards_done} of {progress.shards_planned} shards, "
-            f"{progress.rows:,} rows, {progress.requests} requests"
-        )
-
-    async def _publish(self, progress: ExtractionProgress) -> None:
-        self._published = progress
-        description = self._description(progress)
-        if self._id is None:
-            self._id = await acreate_progress_artifact(
-                progress.percent, key=self.key, description=description
-            )
-        else:
-            await aupdate_progress_artifact(self._id, progress.percent, description=description)
-
-    async def aclose(self) -> None:
-        """Wait for the update in flight and publish the last progress."""
-        if self._task is not None:
-            await self._task
-        latest = self._latest
-        if latest is not None and latest != self._published:
-            await self._publish(latest)
 
 
 def _task_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str | None:

@@ -3,7 +3,8 @@
 `afetch_data_values` reads data values for data sets or data elements, periods or a
 date range, org units (with their children) and `lastUpdated` for incremental pulls,
 cut into chunks of org units and periods that run concurrently; values read twice
-(overlapping org units) are kept once.
+(overlapping org units) are kept once. An `on_progress` callback gets a `ChunkProgress`
+after each chunk (values received so far), and a line is logged per few percent.
 
 Examples:
     ```python
@@ -17,6 +18,7 @@ Examples:
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -24,10 +26,13 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from prefect_dhis2.client import AsyncDhis2Client
+from prefect_dhis2.data_values.progress import ChunkTracker, ProgressCallback
 from prefect_dhis2.periods import parse_period
 from prefect_dhis2.uids import is_valid_uid
 
 __all__ = ["DataValuesExtract", "afetch_data_values"]
+
+_Logger = logging.Logger | logging.LoggerAdapter[logging.Logger]
 
 
 class DataValuesExtract(BaseModel):
@@ -127,6 +132,8 @@ async def afetch_data_values(
     include_deleted: bool = False,
     org_units_per_request: int = 50,
     periods_per_request: int = 12,
+    logger: _Logger | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> DataValuesExtract:
     """Read data values in concurrent chunks of org units and periods.
 
@@ -143,6 +150,10 @@ async def afetch_data_values(
         include_deleted: Include soft-deleted values.
         org_units_per_request: Org units per chunk.
         periods_per_request: Periods per chunk.
+        logger: Where the progress lines go (the tasks pass the run logger);
+            the `prefect_dhis2` logger when None.
+        on_progress: Called with a `ChunkProgress` after each chunk (the task
+            passes a Prefect progress artifact).
 
     Returns:
         The values, each once.
@@ -189,6 +200,12 @@ async def afetch_data_values(
         for ous in _chunks(list(org_units), org_units_per_request)
         for pes in _chunks(list(periods), periods_per_request)
     ]
+    tracker = ChunkTracker(
+        len(requests),
+        label="Data value read",
+        logger=logger or logging.getLogger("prefect_dhis2"),
+        on_progress=on_progress,
+    )
 
     async def one(params: list[tuple[str, str]]) -> list[dict[str, Any]]:
         grouped: dict[str, Any] = {}
@@ -196,7 +213,9 @@ async def afetch_data_values(
             grouped.setdefault(key, []).append(value)
         data = await client.get("dataValueSets", grouped)
         values = data.get("dataValues", []) if isinstance(data, dict) else []
-        return [v for v in values if isinstance(v, dict)]
+        found = [v for v in values if isinstance(v, dict)]
+        tracker.advance(len(found))
+        return found
 
     results = await asyncio.gather(*(one(p) for p in requests))
     seen: set[tuple[str, ...]] = set()

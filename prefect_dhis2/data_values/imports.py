@@ -17,6 +17,13 @@
 4. Every `ImportSummary` (any DHIS2 version's envelope) is added up; each conflict is
    mapped back to the input row it belongs to (chunk offset + index), and the result
    says exactly how many values were imported, updated, ignored, deleted and rejected.
+5. The data elements and org units of the conflicts are named (one batched metadata
+   read each; an org unit also gets the names of the units it sits under), so the
+   conflicts table reads `ANC 1st visit` at `Sierra Leone / Bo / Badjia / Ngelehun CHC`;
+   if that read fails the import still succeeds and the conflicts keep their UIDs.
+
+Progress: an `on_progress` callback gets a `ChunkProgress` after each chunk (the dry
+run's and the commit's chunks are one plan), and a line is logged per few percent.
 
 Examples:
     ```python
@@ -37,6 +44,7 @@ from typing import Any
 from pydantic import BaseModel, Field, PrivateAttr
 
 from prefect_dhis2.client import AsyncDhis2Client, Dhis2AuthenticationError, Dhis2Error
+from prefect_dhis2.data_values.progress import ChunkTracker, ProgressCallback
 from prefect_dhis2.data_values.rows import (
     DuplicatePolicy,
     normalise_row,
@@ -67,8 +75,12 @@ class DataValueConflict(BaseModel):
         row: 1-based input row number (None when DHIS2 gave no index, 2.36 and older).
         chunk: 0-based chunk number.
         data_element: The row's data element.
+        data_element_name: Its name (None when it could not be read).
         period: The row's period.
         org_unit: The row's org unit.
+        org_unit_name: Its name (None when it could not be read).
+        org_unit_path: The names of the units it sits under, top down
+            (`Sierra Leone / Bo / Badjia`).
         value: The row's value.
         error_code: DHIS2's error code (E7610, E8103, ...).
         property: The offending property, when DHIS2 names it.
@@ -78,8 +90,11 @@ class DataValueConflict(BaseModel):
     row: int | None
     chunk: int
     data_element: str | None = None
+    data_element_name: str | None = None
     period: str | None = None
     org_unit: str | None = None
+    org_unit_name: str | None = None
+    org_unit_path: str | None = None
     value: str | None = None
     error_code: str | None = None
     property: str | None = None
@@ -233,8 +248,10 @@ async def _import_pass(
     slot: SlotFactory | None,
     chunk_attempts: int,
     logger: _Logger,
+    tracker: ChunkTracker,
 ) -> DataValuesImportResult:
     started = time.perf_counter()
+    tracker.start("dry run" if dry_run else "commit")
     offsets = list(range(0, len(rows), chunk_size))
     result = DataValuesImportResult(dry_run=dry_run, rows=len(rows), chunks=len(offsets))
     rejected: set[int] = set()
@@ -276,6 +293,7 @@ async def _import_pass(
             conflicts, bad = _conflicts_of(summary, number, offset, rows, numbers)
             result.conflicts.extend(conflicts)
             rejected.update(bad)
+            tracker.advance(len(chunk))
             return
         assert error is not None
         result.not_sent += len(chunk)
@@ -288,6 +306,7 @@ async def _import_pass(
                 message=error.dhis2_message or error.message,
             )
         )
+        tracker.advance(len(chunk))
 
     await run_queue(
         range(len(offsets)),
@@ -306,16 +325,65 @@ async def _import_pass(
     return result
 
 
-async def _value_types(
+async def _data_elements(
     client: AsyncDhis2Client, rows: Iterable[Mapping[str, Any]]
-) -> dict[str, str]:
+) -> list[dict[str, Any]]:
+    """The rows' data elements with their value types and names (one batched read)."""
     ids = sorted({str(r["dataElement"]) for r in rows if r.get("dataElement")})
     if not ids:
-        return {}
-    records = await client.fetch_metadata_by_values(
-        "dataElements", "id", ids, fields="id,valueType"
+        return []
+    return await client.fetch_metadata_by_values(
+        "dataElements", "id", ids, fields="id,name,valueType"
     )
-    return {str(r["id"]): str(r.get("valueType", "")) for r in records if "id" in r}
+
+
+def _conflicts(result: DataValuesImportResult) -> list[DataValueConflict]:
+    check = result.dry_run_check
+    return result.conflicts + (check.conflicts if check is not None else [])
+
+
+async def _name_conflicts(
+    client: AsyncDhis2Client,
+    conflicts: Sequence[DataValueConflict],
+    element_names: Mapping[str, str],
+    logger: _Logger,
+) -> None:
+    """Set the names of the conflicts' data elements and org units, and the org units' paths.
+
+    At most one batched read per kind (split to the URL budget by the client); a
+    failed read is logged and the conflicts keep their UIDs: names are for people,
+    they must never fail an import that DHIS2 already answered.
+    """
+    elements = sorted({c.data_element for c in conflicts if c.data_element} - set(element_names))
+    units = sorted({c.org_unit for c in conflicts if c.org_unit})
+    names = dict(element_names)
+    where: dict[str, str] = {}
+    try:
+        if elements:
+            records = await client.fetch_metadata_by_values(
+                "dataElements", "id", elements, fields="id,name"
+            )
+            names.update({str(r["id"]): str(r["name"]) for r in records if r.get("name")})
+        if units:
+            records = await client.fetch_metadata_by_values(
+                "organisationUnits", "id", units, fields="id,name,ancestors[id,name]"
+            )
+            for record in records:
+                if not record.get("name"):
+                    continue
+                names[str(record["id"])] = str(record["name"])
+                ancestors = record.get("ancestors") or []
+                where[str(record["id"])] = " / ".join(
+                    str(a.get("name") or a.get("id")) for a in ancestors if isinstance(a, dict)
+                )
+    except Exception as error:  # noqa: BLE001 - any failure: keep the UIDs, keep the import
+        logger.warning("Could not read the names of the conflicts' objects: %s", error)
+    for conflict in conflicts:
+        if conflict.data_element:
+            conflict.data_element_name = names.get(conflict.data_element)
+        if conflict.org_unit:
+            conflict.org_unit_name = names.get(conflict.org_unit)
+            conflict.org_unit_path = where.get(conflict.org_unit)
 
 
 async def aimport_data_values(
@@ -333,6 +401,7 @@ async def aimport_data_values(
     on_duplicate: DuplicatePolicy = "error",
     source: str = "input",
     logger: _Logger | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> DataValuesImportResult:
     """Validate and import data value rows in concurrent chunks (see the module docstring).
 
@@ -356,8 +425,11 @@ async def aimport_data_values(
             (the default: refused before any request, naming the rows), `first` or
             `last` (keep that one). Identical repeats are sent once in every case.
         source: Name of the input, for error messages.
-        logger: Where failed chunk attempts are logged (the tasks pass the run
-            logger); the `prefect_dhis2` logger when None.
+        logger: Where failed chunk attempts and progress lines are logged (the
+            tasks pass the run logger); the `prefect_dhis2` logger when None.
+        on_progress: Called with a `ChunkProgress` after each chunk (the tasks
+            pass a Prefect progress artifact); the dry run's and the commit's
+            chunks are one plan.
 
     Returns:
         The summed result.
@@ -376,27 +448,40 @@ async def aimport_data_values(
     normalised = [normalise_row(r) for r in rows]
     validate_data_value_rows(normalised, source)
     kept, numbers = resolve_duplicate_values(normalised, on_duplicate, source)
+    log = logger or _LOGGER
+    element_names: dict[str, str] = {}
     if check_value_types:
-        validate_value_types(normalised, await _value_types(client, kept), source)
+        elements = await _data_elements(client, kept)
+        types = {str(r["id"]): str(r.get("valueType", "")) for r in elements if "id" in r}
+        validate_value_types(normalised, types, source)
+        element_names = {str(r["id"]): str(r["name"]) for r in elements if r.get("name")}
+    chunks = -(-len(kept) // chunk_size)
+    steps = 1 if dry_run or not dry_run_first else 2
+    tracker = ChunkTracker(
+        chunks * steps, label="Data value import", logger=log, on_progress=on_progress
+    )
     options: dict[str, Any] = {
         "chunk_size": chunk_size,
         "import_strategy": import_strategy,
         "async_job": async_job,
         "slot": slot,
         "chunk_attempts": chunk_attempts,
-        "logger": logger or _LOGGER,
+        "logger": log,
+        "tracker": tracker,
     }
     check: DataValuesImportResult | None = None
     if dry_run or dry_run_first:
         check = await _import_pass(client, kept, numbers, dry_run=True, **options)
         _count_input(check, len(normalised))
         if dry_run:
+            await _name_conflicts(client, check.conflicts, element_names, log)
             return check
     result = await _import_pass(client, kept, numbers, dry_run=False, **options)
     _count_input(result, len(normalised))
     result.dry_run_check = check
     if check is not None:
         _reconcile(result, check)
+    await _name_conflicts(client, _conflicts(result), element_names, log)
     return result
 
 

@@ -37,10 +37,15 @@ from prefect_dhis2.client import AsyncDhis2Client
 from prefect_dhis2.credentials import Dhis2Credentials
 from prefect_dhis2.data_values.extract import DataValuesExtract, afetch_data_values
 from prefect_dhis2.data_values.imports import DataValuesImportResult, aimport_data_values
-from prefect_dhis2.data_values.report import import_summary_line, import_summary_markdown
+from prefect_dhis2.data_values.report import (
+    conflict_table_rows,
+    import_summary_line,
+    import_summary_markdown,
+)
 from prefect_dhis2.data_values.rows import DuplicatePolicy, read_data_values_file
 from prefect_dhis2.host_limit import ensure_host_concurrency_limit, host_slot
-from prefect_dhis2.runtime import run_engine, run_logger, run_sync
+from prefect_dhis2.progress import ProgressArtifact
+from prefect_dhis2.runtime import artifact_key, run_logger, run_sync
 
 __all__ = ["fetch_data_values", "import_data_values", "publish_import_artifacts"]
 
@@ -50,18 +55,22 @@ def publish_import_artifacts(
 ) -> None:
     """Publish the import summary (markdown) and its conflicts (table) as artifacts.
 
-    Must run inside a flow or task run.
+    The conflicts table names each data element and org unit beside its UID and
+    says where the org unit sits. The keys end with the deployment's name when the
+    run comes from one (`prefect_dhis2.runtime.artifact_key`). Must run inside a
+    flow or task run.
     """
     create_markdown_artifact(
-        key=f"{key_prefix}-summary",
+        key=artifact_key(f"{key_prefix}-summary"),
         markdown=import_summary_markdown(result),
         description="DHIS2 data value import summary",
     )
     if result.conflicts:
         create_table_artifact(
-            key=f"{key_prefix}-conflicts",
-            table=[c.model_dump() for c in result.conflicts],
-            description="Conflicts by input row",
+            key=artifact_key(f"{key_prefix}-conflicts"),
+            table=conflict_table_rows(result.conflicts),
+            description="Conflicts by input row, with the names of their data elements "
+            "and org units",
         )
 
 
@@ -83,8 +92,10 @@ def import_data_values(
 ) -> DataValuesImportResult:
     """Import data values from rows or a CSV/JSON file; dry run only by default.
 
-    Publishes a summary artifact and a table artifact of the conflicts, each
-    with the input row it belongs to.
+    Publishes a progress artifact while the chunks are sent (chunks done of
+    planned, values so far; a log line per few percent), a summary artifact and
+    a table artifact of the conflicts, each with the input row it belongs to and
+    the names of its data element and org unit.
 
     Args:
         credentials: The DHIS2 instance.
@@ -123,21 +134,26 @@ def import_data_values(
         slot = (
             host_slot(await ensure_host_concurrency_limit(credentials)) if use_host_limit else None
         )
+        progress = ProgressArtifact(artifact_key("dhis2-import-progress"), "Data value import")
         async with credentials.get_async_client() as client:
-            return await aimport_data_values(
-                client,
-                rows,
-                dry_run=dry_run,
-                dry_run_first=dry_run_first,
-                chunk_size=chunk_size,
-                import_strategy=import_strategy,
-                async_job=async_job,
-                slot=slot,
-                chunk_attempts=chunk_attempts,
-                on_duplicate=on_duplicate,
-                source=source,
-                logger=logger,
-            )
+            try:
+                return await aimport_data_values(
+                    client,
+                    rows,
+                    dry_run=dry_run,
+                    dry_run_first=dry_run_first,
+                    chunk_size=chunk_size,
+                    import_strategy=import_strategy,
+                    async_job=async_job,
+                    slot=slot,
+                    chunk_attempts=chunk_attempts,
+                    on_duplicate=on_duplicate,
+                    source=source,
+                    logger=logger,
+                    on_progress=progress,
+                )
+            finally:
+                await progress.aclose()
 
     result = run_sync(run())
     logger.info("%s", import_summary_line(result))
@@ -183,6 +199,9 @@ def fetch_data_values(
 ) -> DataValuesExtract:
     """Read data values (see `afetch_data_values` for the arguments).
 
+    A progress artifact follows the chunks (done of planned, values so far), with
+    a log line per few percent.
+
     Data values have no server-wide freshness stamp, so the task caches only
     when given a `cache_token` that changes whenever the data may have (e.g. the
     end of the last closed period, or the time of the previous incremental
@@ -195,24 +214,33 @@ def fetch_data_values(
         ```
     """
 
-    extract = run_engine(
-        credentials,
-        afetch_data_values,
-        org_units=org_units,
-        data_sets=data_sets or (),
-        data_elements=data_elements or (),
-        periods=periods or (),
-        start_date=start_date,
-        end_date=end_date,
-        children=children,
-        last_updated=last_updated,
-        include_deleted=include_deleted,
-        org_units_per_request=org_units_per_request,
-        periods_per_request=periods_per_request,
-    )
-    run_logger().info(
-        "Read %d data values in %d requests", len(extract.data_values), extract.requests
-    )
+    logger = run_logger()
+
+    async def run() -> DataValuesExtract:
+        progress = ProgressArtifact(artifact_key("dhis2-data-values-progress"), "Data value read")
+        async with credentials.get_async_client() as client:
+            try:
+                return await afetch_data_values(
+                    client,
+                    org_units=org_units,
+                    data_sets=data_sets or (),
+                    data_elements=data_elements or (),
+                    periods=periods or (),
+                    start_date=start_date,
+                    end_date=end_date,
+                    children=children,
+                    last_updated=last_updated,
+                    include_deleted=include_deleted,
+                    org_units_per_request=org_units_per_request,
+                    periods_per_request=periods_per_request,
+                    logger=logger,
+                    on_progress=progress,
+                )
+            finally:
+                await progress.aclose()
+
+    extract = run_sync(run())
+    logger.info("Read %d data values in %d requests", len(extract.data_values), extract.requests)
     return extract
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from prefect import flow
+from prefect.artifacts import create_markdown_artifact
 
 from prefect_dhis2._deprecation import deprecated_names
 from prefect_dhis2.credentials import Dhis2Credentials, resolve_credentials
 from prefect_dhis2.data_values import DataValuesImportResult, import_data_values
-from prefect_dhis2.data_values.report import write_conflicts_csv
+from prefect_dhis2.data_values.report import import_report_markdown, write_conflicts_csv
 from prefect_dhis2.data_values.rows import DuplicatePolicy
-from prefect_dhis2.runtime import Dhis2FlowReport, Stopwatch
+from prefect_dhis2.runtime import Dhis2FlowReport, Stopwatch, artifact_key
 from prefect_dhis2.writers import resolve_output_dir
 
 __all__ = ["DataValuesImportReport", "dhis2_data_values_import"]
@@ -48,8 +49,11 @@ def dhis2_data_values_import(
     `categoryOptionCombo`, `attributeOptionCombo`, `value`). Rows are checked
     before any request (columns, UIDs, periods, numbers for numeric data
     elements); with `dry_run=False` a dry run still comes first, then the
-    chunks are committed. The conflicts, each with its file row, are written to
-    `conflicts.csv` and published as a table artifact with a summary.
+    chunks are committed. The conflicts, each with its file row and the names of
+    its data element and org unit (and where the unit sits), are written to
+    `conflicts.csv` and published as a table artifact; a markdown report shows
+    the counts, the first conflicts, the run and a link to `conflicts.csv`, and a
+    progress artifact follows the chunks while they are sent.
 
     Args:
         source: Path of the `.csv` or `.json` file.
@@ -98,6 +102,11 @@ def dhis2_data_values_import(
         source=source,
         result=result,
         duration_s=watch.elapsed,
+    )
+    create_markdown_artifact(
+        key=artifact_key("dhis2-data-values-import"),
+        markdown=import_report_markdown(source, result) + "\n\n" + report.provenance_markdown(),
+        description=f"Data value import of {source}: {result.status}",
     )
     result.raise_for_failed_chunks(source, creds.base_url)
     return report

@@ -4,7 +4,8 @@ Pure: no Prefect. `aimport_metadata` posts a payload to `/api/metadata` twice wi
 live `AsyncDhis2Client` (first `importMode=VALIDATE`, then `COMMIT`) and returns a
 `MetadataImportResult`; a payload that DHIS2 refuses in validation raises
 `MetadataImportValidationError` and nothing is written. `import_report_rows` lays an
-`ImportReport` out as table rows (one per type, one per error).
+`ImportReport` out as table rows (one per type, one per error, each error with the
+object's name from the payload beside its UID).
 
 Examples:
     ```python
@@ -124,21 +125,64 @@ async def aimport_metadata(
     return MetadataImportResult(committed=True, validation=validation, commit=commit)
 
 
-def import_report_rows(report: ImportReport) -> list[dict[str, Any]]:
+def _singular(collection: str) -> str:
+    """`dataElements` -> `dataelement`, `categories` -> `category` (to match a klass)."""
+    name = collection.lower()
+    if name.endswith("ies"):
+        return name[:-3] + "y"
+    return name.removesuffix("s")
+
+
+def _payload_names(
+    payload: Mapping[str, Any] | None,
+) -> tuple[dict[str, str], dict[tuple[str, int], str]]:
+    """The payload's object names by UID, and by (singular collection, index)."""
+    by_uid: dict[str, str] = {}
+    by_index: dict[tuple[str, int], str] = {}
+    for collection, objects in (payload or {}).items():
+        if not isinstance(objects, list):
+            continue
+        for index, obj in enumerate(objects):
+            if not isinstance(obj, Mapping):
+                continue
+            name = obj.get("name") or obj.get("displayName") or obj.get("shortName")
+            if not name:
+                continue
+            by_index[(_singular(collection), index)] = str(name)
+            if obj.get("id"):
+                by_uid[str(obj["id"])] = str(name)
+    return by_uid, by_index
+
+
+def import_report_rows(
+    report: ImportReport, payload: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """Table rows for an `ImportReport`: one per type (`object` `(all)`), one per error.
+
+    Each error row names its object beside the UID, from `payload` (matched by UID,
+    or by position in its collection when the object has no UID yet).
 
     Examples:
         >>> report = ImportReport.model_validate({"status": "OK", "typeReports": [
         ...     {"klass": "org.hisp.dhis.constant.Constant", "stats": {"created": 1}}]})
         >>> import_report_rows(report)[0]["type"], import_report_rows(report)[0]["created"]
         ('Constant', 1)
+        >>> refused = ImportReport.model_validate({"status": "ERROR", "typeReports": [
+        ...     {"klass": "org.hisp.dhis.dataelement.DataElement", "objectReports": [
+        ...         {"index": 0, "errorReports": [{"message": "Missing required property "
+        ...          "`shortName`.", "errorCode": "E4000"}]}]}]})
+        >>> row = import_report_rows(refused, {"dataElements": [{"name": "ANC 1st visit"}]})[1]
+        >>> row["name"], row["object"], row["error_code"]
+        ('ANC 1st visit', '#0', 'E4000')
     """
+    by_uid, by_index = _payload_names(payload)
     rows: list[dict[str, Any]] = []
     for type_report in report.type_reports:
         kind = type_report.klass.rsplit(".", 1)[-1]
         rows.append(
             {
                 "type": kind,
+                "name": "",
                 "object": "(all)",
                 "created": type_report.stats.created,
                 "updated": type_report.stats.updated,
@@ -149,10 +193,14 @@ def import_report_rows(report: ImportReport) -> list[dict[str, Any]]:
             }
         )
         for obj in type_report.object_reports:
+            name = by_uid.get(obj.uid or "") or (
+                by_index.get((kind.lower(), obj.index), "") if obj.index is not None else ""
+            )
             for err in obj.error_reports:
                 rows.append(
                     {
                         "type": kind,
+                        "name": name,
                         "object": obj.uid or f"#{obj.index}",
                         "created": "",
                         "updated": "",

@@ -135,7 +135,9 @@ def import_metadata(
     Runs `prefect_dhis2.metadata.imports.aimport_metadata` (the commit runs only when
     validation found no errors; see there for the payload and the modes). The report
     of the last step is published as a table artifact with one row per type and one
-    per error, also when validation refused the payload.
+    per error (with the object's name beside its UID), also when validation refused
+    the payload. Not chunked: the payload goes in one request per step, so there is
+    no progress artifact.
 
     Args:
         credentials: The DHIS2 instance.
@@ -170,7 +172,7 @@ def import_metadata(
     if artifact_key:
         create_table_artifact(
             key=artifact_key,
-            table=import_report_rows(result.final),
+            table=import_report_rows(result.final, payload),
             description=import_description(result),
         )
     if refused is not None:

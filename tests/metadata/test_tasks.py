@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -64,3 +65,31 @@ def test_import_with_unknown_type_fails_before_any_request(emulator: Dhis2Emulat
     with pytest.raises(ValueError, match="not a DHIS2 filter operator"):
         fetch_metadata.fn(emulator.credentials(), "dataElements", filters=["name:has:x"])
     assert len(emulator.request_log) == before
+
+
+def test_an_import_error_names_its_object_beside_its_uid(
+    prefect_server: str, emulator: Dhis2Emulator
+):
+    payload = {
+        "dataElements": [
+            {"id": "dEnoShort01", "name": "ANC visits (no short name)", "valueType": "NUMBER",
+             "domainType": "AGGREGATE", "aggregationType": "SUM"},
+            {"name": "Deliveries (new, no short name)", "valueType": "NUMBER",
+             "domainType": "AGGREGATE", "aggregationType": "SUM"},
+        ]
+    }  # fmt: skip
+
+    @flow
+    def run() -> Any:
+        return import_metadata(emulator.credentials(), payload, artifact_key="import-named")
+
+    with pytest.raises(MetadataImportValidationError):
+        run()
+    rows = json.loads(latest_artifact("import-named").data)
+    errors = [r for r in rows if r["error_code"] == "E4000"]
+    assert {(r["object"], r["name"]) for r in errors} >= {
+        ("dEnoShort01", "ANC visits (no short name)")
+    }
+    # An object without a UID is matched by its position in the payload.
+    unnamed = [r for r in errors if r["object"] != "dEnoShort01"]
+    assert unnamed and all(r["name"] == "Deliveries (new, no short name)" for r in unnamed)
