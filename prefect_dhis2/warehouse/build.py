@@ -28,20 +28,27 @@ Examples:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import BaseModel, Field
 
 from prefect_dhis2.analytics.extract import DEFAULT_MAX_ROWS, AnalyticsExtractSummary
 from prefect_dhis2.analytics.query import AnalyticsQuery
 from prefect_dhis2.org_units.hierarchy import afetch_org_unit_levels, level_names
+from prefect_dhis2.uids import is_valid_uid
 from prefect_dhis2.warehouse.backend import (
     DuckDbBackend,
     WarehouseError,
@@ -81,6 +88,7 @@ __all__ = [
 ]
 
 Logger = logging.Logger | logging.LoggerAdapter[logging.Logger]
+_T = TypeVar("_T")
 
 DEFAULT_DATA_ITEMS = (
     "fbfJHSPpUQD",  # ANC 1st visit
@@ -190,74 +198,86 @@ def _loaded_at(backend: DuckDbBackend) -> datetime:
     return now
 
 
-async def _load(
-    client: AsyncDhis2Client,
-    backend: DuckDbBackend,
-    *,
-    query_items: tuple[list[str], list[str] | None, list[str]],
-    category_option_combos: bool,
-    composite: CompositeIndexSpec | None,
-    batch_rows: int,
-    log: Logger,
-    options: dict[str, Any],
-) -> StarSchemaResult:
-    data_items, org_units, periods = query_items
-    data = await afetch_data_dimension(client, data_items)
-    names = level_names(await afetch_org_unit_levels(client))
-    max_level = max(names or {1: ""})
-    query = star_schema_query(
-        data_items,
-        org_units,
-        periods,
-        category_option_combos=category_option_combos,
-        max_level=max_level,
-    )
-    backend.begin()
-    backend.ensure_schema(max_level)
-    added = {
-        table: 0
-        for table in ("dim_org_unit", "dim_period", "dim_data", "dim_category_option_combo")
-    }
-    units: set[str] = set()
-    async for page in aiter_org_unit_rows(client, names):
-        added["dim_org_unit"] += backend.upsert_dimension("dim_org_unit", page)
-        units.update(str(row["uid"]) for row in page)
-    unknown_units = [
+class _DatabaseThread:
+    """Runs the backend's calls on one worker thread, in order, off the event loop.
+
+    DuckDB releases the GIL while it works, so the analytics requests and the parsing
+    of their answers go on while a batch is inserted; one thread keeps the calls on
+    the connection strictly sequential.
+    """
+
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warehouse-db")
+
+    def submit(self, fn: Callable[..., _T], *args: Any) -> asyncio.Future[_T]:
+        return asyncio.wrap_future(self._executor.submit(fn, *args))
+
+    async def run(self, fn: Callable[..., _T], *args: Any) -> _T:
+        return await self.submit(fn, *args)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+
+async def _check_org_units(client: AsyncDhis2Client, org_units: Sequence[str] | None) -> None:
+    """Explicit org unit UIDs must exist: one small lookup, before any analytics request."""
+    uids = [
         u
-        for u in query.org_units
-        if not u.startswith(("LEVEL-", "OU_GROUP-", "USER_")) and u not in units
+        for u in org_units or ()
+        if not u.startswith(("LEVEL-", "OU_GROUP-", "USER_")) and is_valid_uid(u)
     ]
-    if unknown_units:
+    unknown = [u for u in (org_units or ()) if u not in uids and not u.startswith(
+        ("LEVEL-", "OU_GROUP-", "USER_"))]  # fmt: skip
+    if uids:
+        found: set[str] = set()
+        for start in range(0, len(uids), 100):
+            chunk = uids[start : start + 100]
+            records = await client.fetch_metadata(
+                "organisationUnits", fields="id", filters=[f"id:in:[{','.join(chunk)}]"]
+            )
+            found.update(str(r["id"]) for r in records)
+        unknown += [u for u in uids if u not in found]
+    if unknown:
         raise ValueError(
-            f"Unknown org unit(s) on {client.base_url}: {', '.join(unknown_units)}; "
+            f"Unknown org unit(s) on {client.base_url}: {', '.join(unknown)}; "
             "nothing was extracted."
         )
-    added["dim_data"] = backend.upsert_dimension("dim_data", data)
-    if category_option_combos:
-        added["dim_category_option_combo"] = backend.upsert_dimension(
-            "dim_category_option_combo", await afetch_category_option_combos(client)
+
+
+class _Loader:
+    """The facts side of a refresh: period rows as they appear, then the batch."""
+
+    def __init__(self, backend: DuckDbBackend, loaded_at: datetime) -> None:
+        self.backend = backend
+        self.loaded_at = loaded_at
+        self.periods_added = 0
+        self._known_periods: set[str] = set()
+
+    def periods(self, isos: Sequence[str]) -> None:
+        new = [p for p in isos if p and p not in self._known_periods]
+        if not new:
+            return
+        known = self.backend.known("dim_period", new)
+        self.periods_added += self.backend.upsert_dimension(
+            "dim_period", [period_row(p) for p in sorted(set(new) - known)]
         )
-    loaded_at = _loaded_at(backend)
-    facts = 0
-    batches = aiter_fact_batches(client, query, batch_rows=batch_rows, logger=log, **options)
-    async for batch in batches:
-        seen = [p for p in set(batch.column("pe").to_pylist()) if p]
-        known = backend.known("dim_period", seen)
-        new = [p for p in seen if p not in known]
-        added["dim_period"] += backend.upsert_dimension(
-            "dim_period", [period_row(p) for p in sorted(new)]
-        )
-        facts += backend.insert_facts(batch, loaded_at)
-    if facts == 0:
-        raise WarehouseError(
-            f"The extraction from {client.base_url} returned no rows (dx={list(query.data_items)}, "
-            f"ou={list(query.org_units)}, pe={list(query.periods)}): nothing to load; "
-            "the warehouse is unchanged."
-        )
-    extracted = batches.periods
-    known = backend.known("dim_period", extracted)
-    missing = [p for p in extracted if p not in known]
-    added["dim_period"] += backend.upsert_dimension("dim_period", [period_row(p) for p in missing])
+        self._known_periods.update(new)
+
+    def batch(self, batch: pa.RecordBatch) -> int:
+        self.periods(pc.unique(batch.column("pe")).to_pylist())
+        return self.backend.insert_facts(batch, self.loaded_at)
+
+
+def _finish(
+    backend: DuckDbBackend,
+    loader: _Loader,
+    extracted: list[str],
+    data_items: list[str],
+    composite: CompositeIndexSpec | None,
+) -> tuple[set[str], int, CompositeIndexResult | None, list[IntegrityCheck], dict[str, int]]:
+    """After the last batch: replaced facts, the index, the checks, the counts (one thread)."""
+    loaded_at = loader.loaded_at
+    loader.periods(extracted)
     had_facts = {
         r[0]
         for r in backend.rows(
@@ -266,7 +286,7 @@ async def _load(
             [loaded_at, extracted],
         )
     }
-    replaced = backend.delete_replaced_facts(extracted, list(query.data_items), loaded_at)
+    replaced = backend.delete_replaced_facts(extracted, data_items, loaded_at)
     result_composite = (
         load_composite_index(backend, composite, extracted) if composite is not None else None
     )
@@ -278,6 +298,90 @@ async def _load(
     backend.execute(
         "INSERT INTO warehouse_meta VALUES ('last_refresh', ?)", [loaded_at.isoformat()]
     )
+    return had_facts, replaced, result_composite, checks, rows
+
+
+async def _load(
+    client: AsyncDhis2Client,
+    backend: DuckDbBackend,
+    db: _DatabaseThread,
+    *,
+    query_items: tuple[list[str], list[str] | None, list[str]],
+    category_option_combos: bool,
+    composite: CompositeIndexSpec | None,
+    batch_rows: int,
+    log: Logger,
+    options: dict[str, Any],
+) -> StarSchemaResult:
+    data_items, org_units, periods = query_items
+    # Everything that can fail on bad input, before any analytics request (concurrently).
+    data, levels, _ = await asyncio.gather(
+        afetch_data_dimension(client, data_items),
+        afetch_org_unit_levels(client),
+        _check_org_units(client, org_units),
+    )
+    names = level_names(levels)
+    max_level = max(names or {1: ""})
+    query = star_schema_query(
+        data_items,
+        org_units,
+        periods,
+        category_option_combos=category_option_combos,
+        max_level=max_level,
+    )
+    await db.run(backend.begin)
+    await db.run(backend.ensure_schema, max_level)
+    added = {
+        table: 0
+        for table in ("dim_org_unit", "dim_period", "dim_data", "dim_category_option_combo")
+    }
+
+    async def dimensions() -> None:
+        # The org unit tree and the other dimensions load while the facts are fetched.
+        async for page in aiter_org_unit_rows(client, names):
+            added["dim_org_unit"] += await db.run(backend.upsert_dimension, "dim_org_unit", page)
+        added["dim_data"] = await db.run(backend.upsert_dimension, "dim_data", data)
+        if category_option_combos:
+            combos = await afetch_category_option_combos(client)
+            added["dim_category_option_combo"] = await db.run(
+                backend.upsert_dimension, "dim_category_option_combo", combos
+            )
+
+    loader = _Loader(backend, await db.run(_loaded_at, backend))
+    dimension_task = asyncio.ensure_future(dimensions())
+    facts = 0
+    inserting: asyncio.Future[int] | None = None
+    batches = aiter_fact_batches(client, query, batch_rows=batch_rows, logger=log, **options)
+    try:
+        async for batch in batches:
+            if not dimension_task.done():
+                await dimension_task  # facts look their keys up in the dimensions
+            if inserting is not None:
+                facts += await inserting  # at most one batch waits while one is inserted
+            inserting = db.submit(loader.batch, batch)
+        await dimension_task
+        if inserting is not None:
+            facts += await inserting
+            inserting = None
+    finally:
+        if not dimension_task.done():
+            dimension_task.cancel()
+        with contextlib.suppress(BaseException):
+            await dimension_task
+        if inserting is not None:
+            with contextlib.suppress(BaseException):
+                await inserting
+    if facts == 0:
+        raise WarehouseError(
+            f"The extraction from {client.base_url} returned no rows (dx={list(query.data_items)}, "
+            f"ou={list(query.org_units)}, pe={list(query.periods)}): nothing to load; "
+            "the warehouse is unchanged."
+        )
+    extracted = batches.periods
+    had_facts, replaced, result_composite, checks, rows = await db.run(
+        _finish, backend, loader, extracted, list(query.data_items), composite
+    )
+    added["dim_period"] = loader.periods_added
     log.info("Warehouse refresh: %d facts loaded, %d replaced", facts, replaced)
     return StarSchemaResult(
         warehouse=backend.location,
@@ -342,11 +446,18 @@ async def abuild_star_schema(
     if composite is not None:
         check_composite(composite, query.data_items)
     path = check_warehouse_path(warehouse)
-    with DuckDbBackend.open(path, instance=client.base_url) as backend:
+    db = _DatabaseThread()
+    try:
+        backend = await db.run(partial(DuckDbBackend.open, path, instance=client.base_url))
+    except BaseException:
+        db.close()
+        raise
+    try:
         try:
             result = await _load(
                 client,
                 backend,
+                db,
                 query_items=(list(query.data_items), list(org_units) if org_units else None,
                              list(query.periods)),
                 category_option_combos=category_option_combos,
@@ -356,9 +467,12 @@ async def abuild_star_schema(
                 options={"max_rows": max_rows, "slot": slot},
             )  # fmt: skip
         except BaseException:
-            backend.rollback()
+            await asyncio.shield(db.run(backend.rollback))
             raise
-        backend.commit()
+        await db.run(backend.commit)
+    finally:
+        await asyncio.shield(db.run(backend.close))
+        db.close()
     result.duration_s = round(time.perf_counter() - started, 3)
     return result
 
