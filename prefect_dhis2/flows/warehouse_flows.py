@@ -119,8 +119,9 @@ def dhis2_star_schema(
         category_option_combos=category_option_combos,
         composite=spec,
         max_rows=max_rows,
+        parquet_dir=str(parquet),
     )
-    exported = export_star_schema_parquet(str(path), str(parquet))
+    exported = result.parquet or export_star_schema_parquet(str(path), str(parquet))
     top = ranking_rows(result.composite, spec.top) if result.composite and spec else []
     report = StarSchemaReport(
         instance=creds.base_url,

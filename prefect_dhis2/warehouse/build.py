@@ -108,6 +108,19 @@ DEFAULT_WAREHOUSE = "dhis2_warehouse.duckdb"
 """The warehouse file when none is given (in the working directory)."""
 
 
+class ParquetExportResult(BaseModel):
+    """The Parquet copy of the warehouse.
+
+    Attributes:
+        directory: The folder (one `<table>.parquet` per table; `fact_analytics/` as
+            hive partitions `period=<iso>/`).
+        files: Path per table.
+    """
+
+    directory: str
+    files: dict[str, str] = Field(default_factory=dict)
+
+
 class StarSchemaResult(BaseModel):
     """What one refresh did to the warehouse.
 
@@ -123,6 +136,7 @@ class StarSchemaResult(BaseModel):
         checks: The integrity checks (all passed, or the refresh was rolled back).
         composite: The composite index, when one was asked for.
         extract: How the analytics extraction went (shards, duration), without rows.
+        parquet: The Parquet copy written after the commit (None when not asked for).
         duration_s: Wall time of the refresh.
     """
 
@@ -137,20 +151,8 @@ class StarSchemaResult(BaseModel):
     checks: list[IntegrityCheck]
     composite: CompositeIndexResult | None = None
     extract: AnalyticsExtractSummary | None = None
+    parquet: ParquetExportResult | None = None
     duration_s: float = 0.0
-
-
-class ParquetExportResult(BaseModel):
-    """The Parquet copy of the warehouse.
-
-    Attributes:
-        directory: The folder (one `<table>.parquet` per table; `fact_analytics/` as
-            hive partitions `period=<iso>/`).
-        files: Path per table.
-    """
-
-    directory: str
-    files: dict[str, str] = Field(default_factory=dict)
 
 
 def star_schema_query(
@@ -187,6 +189,11 @@ def star_schema_query(
         dimensions={"co": []} if category_option_combos else {},
         include_num_den=True,
     )
+
+
+def _begin(backend: DuckDbBackend, max_level: int) -> None:
+    backend.begin()
+    backend.ensure_schema(max_level)
 
 
 def _loaded_at(backend: DuckDbBackend) -> datetime:
@@ -247,11 +254,17 @@ async def _check_org_units(client: AsyncDhis2Client, org_units: Sequence[str] | 
 class _Loader:
     """The facts side of a refresh: period rows as they appear, then the batch."""
 
-    def __init__(self, backend: DuckDbBackend, loaded_at: datetime) -> None:
+    def __init__(self, backend: DuckDbBackend) -> None:
         self.backend = backend
-        self.loaded_at = loaded_at
+        self._loaded_at: datetime | None = None
         self.periods_added = 0
         self._known_periods: set[str] = set()
+
+    @property
+    def loaded_at(self) -> datetime:
+        if self._loaded_at is None:  # on the database thread, inside the transaction
+            self._loaded_at = _loaded_at(self.backend)
+        return self._loaded_at
 
     def periods(self, isos: Sequence[str]) -> None:
         new = [p for p in isos if p and p not in self._known_periods]
@@ -314,6 +327,7 @@ async def _load(
     options: dict[str, Any],
 ) -> StarSchemaResult:
     data_items, org_units, periods = query_items
+    started = time.perf_counter()
     # Everything that can fail on bad input, before any analytics request (concurrently).
     data, levels, _ = await asyncio.gather(
         afetch_data_dimension(client, data_items),
@@ -329,8 +343,9 @@ async def _load(
         category_option_combos=category_option_combos,
         max_level=max_level,
     )
-    await db.run(backend.begin)
-    await db.run(backend.ensure_schema, max_level)
+    # The transaction and the schema are set up on the database thread while the
+    # extraction starts (its first requests need nothing from the warehouse).
+    setup = db.submit(_begin, backend, max_level)
     added = {
         table: 0
         for table in ("dim_org_unit", "dim_period", "dim_data", "dim_category_option_combo")
@@ -338,6 +353,7 @@ async def _load(
 
     async def dimensions() -> None:
         # The org unit tree and the other dimensions load while the facts are fetched.
+        await setup
         async for page in aiter_org_unit_rows(client, names):
             added["dim_org_unit"] += await db.run(backend.upsert_dimension, "dim_org_unit", page)
         added["dim_data"] = await db.run(backend.upsert_dimension, "dim_data", data)
@@ -347,7 +363,8 @@ async def _load(
                 backend.upsert_dimension, "dim_category_option_combo", combos
             )
 
-    loader = _Loader(backend, await db.run(_loaded_at, backend))
+    loader = _Loader(backend)
+    lookups_s = time.perf_counter() - started
     dimension_task = asyncio.ensure_future(dimensions())
     facts = 0
     inserting: asyncio.Future[int] | None = None
@@ -364,6 +381,8 @@ async def _load(
             facts += await inserting
             inserting = None
     finally:
+        with contextlib.suppress(BaseException):
+            await setup  # the rollback comes after it on the same thread
         if not dimension_task.done():
             dimension_task.cancel()
         with contextlib.suppress(BaseException):
@@ -378,11 +397,20 @@ async def _load(
             "the warehouse is unchanged."
         )
     extracted = batches.periods
+    extracted_at = time.perf_counter()
     had_facts, replaced, result_composite, checks, rows = await db.run(
         _finish, backend, loader, extracted, list(query.data_items), composite
     )
     added["dim_period"] = loader.periods_added
-    log.info("Warehouse refresh: %d facts loaded, %d replaced", facts, replaced)
+    log.info(
+        "Warehouse refresh: %d facts loaded, %d replaced (look-ups %.2f s, extraction and "
+        "load %.2f s, checks %.2f s)",
+        facts,
+        replaced,
+        lookups_s,
+        extracted_at - started - lookups_s,
+        time.perf_counter() - extracted_at,
+    )
     return StarSchemaResult(
         warehouse=backend.location,
         rows=rows,
@@ -410,6 +438,7 @@ async def abuild_star_schema(
     max_rows: int = DEFAULT_MAX_ROWS,
     slot: SlotFactory | None = None,
     logger: Logger | None = None,
+    parquet_dir: str | os.PathLike[str] | None = None,
 ) -> StarSchemaResult:
     """Refresh the star schema in `warehouse` from DHIS2 analytics, in one transaction.
 
@@ -426,6 +455,8 @@ async def abuild_star_schema(
         max_rows: Row budget per analytics shard.
         slot: The host's concurrency slot factory (see `afetch_analytics_table`).
         logger: Where progress goes.
+        parquet_dir: When given, the Parquet copy of the committed warehouse is
+            written there (see `export_star_schema_parquet`), from the same connection.
 
     Returns:
         What the refresh did.
@@ -446,6 +477,8 @@ async def abuild_star_schema(
     if composite is not None:
         check_composite(composite, query.data_items)
     path = check_warehouse_path(warehouse)
+    if parquet_dir is not None:
+        check_warehouse_path(Path(parquet_dir) / "probe")  # the folder must be writable
     db = _DatabaseThread()
     try:
         backend = await db.run(partial(DuckDbBackend.open, path, instance=client.base_url))
@@ -470,6 +503,8 @@ async def abuild_star_schema(
             await asyncio.shield(db.run(backend.rollback))
             raise
         await db.run(backend.commit)
+        if parquet_dir is not None:
+            result.parquet = await db.run(_export, backend, Path(parquet_dir))
     finally:
         await asyncio.shield(db.run(backend.close))
         db.close()
@@ -493,10 +528,16 @@ def export_star_schema_parquet(
     """
     target = Path(parquet_dir)
     check_warehouse_path(target / "probe")  # the folder must be writable
+    with DuckDbBackend.open(Path(warehouse), read_only=True) as backend:
+        return _export(backend, target)
+
+
+def _export(backend: DuckDbBackend, target: Path) -> ParquetExportResult:
+    """Write the Parquet copy into a staging folder next to `target`, then swap it in."""
+    target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
     try:
-        with DuckDbBackend.open(Path(warehouse), read_only=True) as backend:
-            files = backend.export_parquet(staging)
+        files = backend.export_parquet(staging)
         swap_directory(staging, target)
     except BaseException:
         import shutil

@@ -267,11 +267,13 @@ def load_composite_index(
             "(SELECT period_key FROM dim_period WHERE iso = ?)",
             [period],
         )
-        for score in result.ranking:
-            backend.execute(
-                "INSERT INTO composite_index SELECT o.org_unit_key, p.period_key, ?, ?, ? "
-                "FROM dim_org_unit o, dim_period p WHERE o.uid = ? AND p.iso = ?",
-                [score.score, score.rank, json.dumps(score.components, sort_keys=True),
-                 score.org_unit, period],
-            )  # fmt: skip
+        if result.ranking:
+            # One insert of every row (an Arrow table joined to the dimensions).
+            backend.insert_composite(
+                period,
+                [s.org_unit for s in result.ranking],
+                [s.score for s in result.ranking],
+                [s.rank for s in result.ranking],
+                [json.dumps(s.components, sort_keys=True) for s in result.ranking],
+            )
     return result
