@@ -99,9 +99,14 @@ DEFAULT_DATA_ITEMS = (
     "OdiHJayrsKo",  # ANC 2 Coverage
     "sB79w2hiLp8",  # ANC 3 Coverage
     "ReUHfIn0pTQ",  # ANC 1-3 Dropout Rate
+    "s46m5MS0hxu",  # BCG doses given
+    "fClA2Erf6IO",  # Penta1 doses given
+    "n6aMJNLdvep",  # Penta3 doses given
+    "YtbsuPPo010",  # Measles doses given
+    "FbKK4ofIv5R",  # Measles Coverage <1y
 )
-"""ANC data elements and indicators with the UIDs of DHIS2's Sierra Leone demo (the
-emulator carries the same ones)."""
+"""ANC and immunisation data elements and indicators, with the UIDs of DHIS2's Sierra
+Leone demo database (play.dhis2.org); the emulator carries the same UIDs."""
 
 DEFAULT_PERIODS = ("LAST_12_MONTHS",)
 DEFAULT_WAREHOUSE = "dhis2_warehouse.duckdb"

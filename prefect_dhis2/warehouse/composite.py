@@ -96,10 +96,12 @@ DEFAULT_COMPOSITE = CompositeIndexSpec(
         CompositeComponent(item="OdiHJayrsKo"),  # ANC 2 Coverage
         CompositeComponent(item="sB79w2hiLp8"),  # ANC 3 Coverage
         CompositeComponent(item="ReUHfIn0pTQ", higher_is_better=False),  # ANC 1-3 dropout
+        CompositeComponent(item="FbKK4ofIv5R"),  # Measles Coverage <1y
     ],
     level=2,
 )
-"""The ANC profile of districts: three coverages (higher is better) and the dropout rate."""
+"""The maternal and child health profile of districts: three ANC coverages and measles
+coverage (higher is better) and the ANC 1-3 dropout rate (lower is better)."""
 
 
 def check_composite(spec: CompositeIndexSpec, data_items: Sequence[str]) -> None:
