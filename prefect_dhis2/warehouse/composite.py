@@ -114,7 +114,7 @@ def check_composite(spec: CompositeIndexSpec, data_items: Sequence[str]) -> None
         >>> check_composite(DEFAULT_COMPOSITE, ["Uvn6LCg7dVU"])
         Traceback (most recent call last):
         ...
-        ValueError: Composite index weights name data items that are not extracted: OdiHJayrsKo, sB79w2hiLp8, ReUHfIn0pTQ; add them to data_items or drop them from the index.
+        ValueError: Composite index weights name data items that are not extracted: OdiHJayrsKo, sB79w2hiLp8, ReUHfIn0pTQ, FbKK4ofIv5R; add them to data_items or drop them from the index.
     """
     missing = [c.item for c in spec.components if c.item not in set(data_items)]
     if missing:
