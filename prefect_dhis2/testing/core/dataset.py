@@ -875,6 +875,7 @@ def _build_metadata(
         ds_by_key[key]["_skip"] = skip
         de_groups[key] = mb.add("dataElementGroups", None, group_name, dataElements=[])
     de_by_name: dict[str, str] = {}
+
     def demo_uid(uid: str | None, name: str) -> str | None:
         if uid is None and name in _DEMO_UIDS:
             mb.uid()  # the draw the generated UID took, so later UIDs do not move
