@@ -26,6 +26,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -33,24 +34,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from prefect_dhis2 import flows
-from prefect_dhis2.flows import (
-    dhis2_analytics_export,
-    dhis2_connection_check,
-    dhis2_data_values_import,
-    dhis2_geometry_export,
-    dhis2_indicator_complexity,
-    dhis2_metadata_export,
-    dhis2_metadata_quality,
-    dhis2_org_units_export,
-)
-
 __all__ = ["main", "run_demo"]
 
 DEFAULT_FOLDER = Path(".demo")
 """The demo folder, relative to the working directory (`./dev demo` runs in the project)."""
 
 ANC_1ST_VISIT = "fbfJHSPpUQD"
+
+INCREMENTAL_PERIODS = ["LAST_3_MONTHS"]
+"""What a second run refreshes: the recent months, where late reports still land (the
+first run loads the flow's default, the last 12 months)."""
 
 WAREHOUSE_QUESTION = "ANC 1st visits by district, the warehouse's last three months"
 WAREHOUSE_QUERY = f"""
@@ -74,10 +67,12 @@ LIMIT 5
 
 @dataclass(frozen=True)
 class _Step:
-    """One bundled flow of the demo: its title, the flow, its options and a one-line summary."""
+    """One bundled flow of the demo: its title, the flow (by its name in
+    `prefect_dhis2.flows`, imported while Prefect's server starts), its options and a
+    one-line summary."""
 
     title: str
-    flow: Callable[..., Any]
+    flow: str
     output: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     describe: Callable[[Any], str] | None = None
@@ -86,14 +81,14 @@ class _Step:
 _STEPS = (
     _Step(
         "Connection check",
-        dhis2_connection_check,
+        "dhis2_connection_check",
         describe=lambda r: (
             f"DHIS2 {r.result.version} ({r.result.system_name}) as {r.result.username}"
         ),
     ),
     _Step(
         "Org unit export",
-        dhis2_org_units_export,
+        "dhis2_org_units_export",
         "org_units",
         describe=lambda r: (
             f"{r.result.org_units} org units, {r.result.with_geometry} with geometry"
@@ -101,7 +96,7 @@ _STEPS = (
     ),
     _Step(
         "Metadata export",
-        dhis2_metadata_export,
+        "dhis2_metadata_export",
         "metadata",
         describe=lambda r: (
             f"{r.org_units_export.org_units} org units, {r.data_elements} data elements, "
@@ -110,32 +105,32 @@ _STEPS = (
     ),
     _Step(
         "District geometry",
-        dhis2_geometry_export,
+        "dhis2_geometry_export",
         "geometry",
         {"level": 2},
         describe=lambda r: f"{r.features} features, {r.without_geometry} without geometry",
     ),
     _Step(
         "Metadata quality",
-        dhis2_metadata_quality,
+        "dhis2_metadata_quality",
         "quality",
         describe=lambda r: f"score {r.result.score} ({r.result.rating})",
     ),
     _Step(
         "Indicator complexity",
-        dhis2_indicator_complexity,
+        "dhis2_indicator_complexity",
         "indicators",
         describe=lambda r: f"{r.expressions} expressions parsed, {r.invalid} invalid",
     ),
     _Step(
         "ANC analytics",
-        dhis2_analytics_export,
+        "dhis2_analytics_export",
         "analytics",
         describe=lambda r: _analytics_summary(r),
     ),
     _Step(
         "District trends",
-        dhis2_analytics_export,
+        "dhis2_analytics_export",
         "analytics_districts",
         {
             "data_items": [ANC_1ST_VISIT, "cYeuwXTCPkU", "Uvn6LCg7dVU"],
@@ -158,9 +153,13 @@ def _analytics_summary(report: Any) -> str:
 def run_demo(folder: Path, block_name: str = "dhis2-emulator-demo") -> list[Any]:
     """Start the emulator, save a credentials block for it and run every bundled flow.
 
-    The last step builds the star-schema warehouse when this version of the package has
-    the `dhis2_star_schema` flow. A second run into the same folder refreshes it in
-    place; the credentials block is kept when the emulator gets its previous port back.
+    Prefect's embedded server starts while the emulator starts and the flows are
+    imported; the read-only flows then run side by side (four at a time), the import
+    and the warehouse after them, in turn. The last step builds the star-schema
+    warehouse when this version of the package has the `dhis2_star_schema` flow; a
+    second run into the same folder refreshes it incrementally (the last three
+    months) in place. The credentials block is kept when the emulator gets its
+    previous port back.
 
     Args:
         folder: Where everything goes: `outputs/` (one folder per flow), the
@@ -178,12 +177,13 @@ def run_demo(folder: Path, block_name: str = "dhis2-emulator-demo") -> list[Any]
     print(f"prefect-dhis2 demo: everything goes to {_shown(folder)} ({state})")
     print(f"Prefect's own log lines: {_shown(log_file)}")
     reports: list[Any] = []
-    with _prefect_logs_to(log_file), _emulator(block_name) as dhis2:
+    with _prefect_logs_to(log_file), _emulator(block_name, folder) as dhis2:
+        from prefect_dhis2 import flows
+
         print()
-        for step in _STEPS:
-            reports.append(_run_step(step, block_name, outputs))
-        reports += _run_imports(dhis2, block_name, outputs)
-        star_schema = _run_star_schema(block_name, folder)
+        reports += list(_run_steps(flows, block_name, outputs))
+        reports += _run_imports(flows, dhis2, block_name, outputs)
+        star_schema = _run_star_schema(flows, block_name, folder)
     if star_schema is not None:
         reports.append(star_schema)
         _print_warehouse_answer(folder / "warehouse.duckdb")
@@ -191,18 +191,34 @@ def run_demo(folder: Path, block_name: str = "dhis2-emulator-demo") -> list[Any]
     return reports
 
 
-def _run_step(step: _Step, block_name: str, outputs: Path) -> Any:
+_PARALLEL_FLOWS = 2
+"""Read-only flows run at once: they wait on the emulator and Prefect's API, not the CPU."""
+
+
+def _run_steps(flows: Any, block_name: str, outputs: Path) -> Iterator[Any]:
+    """The read-only flows, side by side in threads; each printed, in order, once done."""
+    with ThreadPoolExecutor(_PARALLEL_FLOWS, thread_name_prefix="demo-flow") as pool:
+        futures = [
+            pool.submit(_run_step, step, getattr(flows, step.flow), block_name, outputs)
+            for step in _STEPS
+        ]
+        for step, future in zip(_STEPS, futures, strict=True):
+            report, seconds = future.result()
+            summary = step.describe(report) if step.describe else ""
+            _print_step(step.title, seconds, summary, report.files.values())
+            yield report
+
+
+def _run_step(step: _Step, flow: Callable[..., Any], block_name: str, outputs: Path) -> Any:
     kwargs = dict(step.options)
     if step.output:
         kwargs["output_dir"] = str(outputs / step.output)
     started = time.perf_counter()
-    report = step.flow(instance=block_name, **kwargs)
-    summary = step.describe(report) if step.describe else ""
-    _print_step(step.title, time.perf_counter() - started, summary, report.files.values())
-    return report
+    report = flow(instance=block_name, **kwargs)
+    return report, time.perf_counter() - started
 
 
-def _run_imports(dhis2: Any, block_name: str, outputs: Path) -> list[Any]:
+def _run_imports(flows: Any, dhis2: Any, block_name: str, outputs: Path) -> list[Any]:
     """A dry run, then the commit, of a small file with one bad row; prints its conflicts."""
     source = _write_import_file(dhis2, outputs / "import")
     reports = []
@@ -212,7 +228,7 @@ def _run_imports(dhis2: Any, block_name: str, outputs: Path) -> list[Any]:
     ):
         started = time.perf_counter()
         try:
-            report = dhis2_data_values_import(
+            report = flows.dhis2_data_values_import(
                 source=str(source),
                 dry_run=dry_run,
                 instance=block_name,
@@ -234,21 +250,30 @@ def _run_imports(dhis2: Any, block_name: str, outputs: Path) -> list[Any]:
     return reports
 
 
-def _run_star_schema(block_name: str, folder: Path) -> Any | None:
-    """The main job: the star-schema warehouse, when this version has its flow."""
+def _run_star_schema(flows: Any, block_name: str, folder: Path) -> Any | None:
+    """The main job: the star-schema warehouse, when this version has its flow.
+
+    A new warehouse gets the flow's default periods (the last 12 months); an existing
+    one an incremental refresh of the recent months, which replaces only their facts.
+    """
     star_schema = getattr(flows, "dhis2_star_schema", None)
     if star_schema is None:
         print("  - Star schema            not in this version of prefect-dhis2 (skipped)")
         return None
     warehouse = folder / "warehouse.duckdb"
+    options: dict[str, Any] = {}
+    if warehouse.is_file():
+        options["periods"] = INCREMENTAL_PERIODS
     started = time.perf_counter()
     report = star_schema(
         instance=block_name,
         warehouse=str(warehouse),
         parquet_dir=str(folder / "warehouse_parquet"),
+        **options,
     )
     files = dict.fromkeys([str(warehouse), *getattr(report, "files", {}).values()])
-    _print_step("Star schema", time.perf_counter() - started, _star_schema_summary(report), files)
+    title = "Star schema (refresh)" if options else "Star schema"
+    _print_step(title, time.perf_counter() - started, _star_schema_summary(report), files)
     return report
 
 
@@ -354,21 +379,33 @@ def _shown(path: Path) -> str:
 
 
 @contextmanager
-def _emulator(block_name: str) -> Iterator[Any]:
-    """The emulator, on the port of the saved block when it is free, so the block is kept."""
-    from prefect_dhis2.credentials import Dhis2Credentials
+def _emulator(block_name: str, folder: Path) -> Iterator[Any]:
+    """The emulator, on its previous port when it is free, so the saved block is kept.
+
+    The port is remembered in the demo folder, so the emulator starts (building its
+    dataset) while the saved block is read, which starts Prefect's embedded server.
+    """
     from prefect_dhis2.testing import Dhis2Emulator
 
+    port_file = folder / "emulator.port"
     try:
-        loaded = Dhis2Credentials.load(block_name, _sync=True)  # type: ignore[call-arg]
-    except ValueError:  # no such block yet
-        loaded = None
-    saved = loaded if isinstance(loaded, Dhis2Credentials) else None
-    port = (urlsplit(saved.base_url).port or 0) if saved is not None else 0
-    try:
-        dhis2 = Dhis2Emulator(port=port).start()
-    except OSError:  # the previous port is taken: any free one
-        dhis2 = Dhis2Emulator().start()
+        port = int(port_file.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        port = 0
+    with ThreadPoolExecutor(1, thread_name_prefix="demo-prefect") as pool:
+        loading = pool.submit(_saved_block, block_name)
+        import prefect_dhis2.flows  # noqa: F401 - imported while the server starts
+
+        try:
+            dhis2 = Dhis2Emulator(port=port).start()
+        except OSError:  # the previous port is taken: any free one
+            dhis2 = Dhis2Emulator().start()
+        try:
+            saved = loading.result()
+        except BaseException:
+            dhis2.stop()
+            raise
+    port_file.write_text(str(urlsplit(dhis2.base_url).port), encoding="utf-8")
     try:
         print(f"DHIS2 emulator (Sierra Leone demo shape) at {dhis2.base_url}")
         wanted = dhis2.credentials()
@@ -380,6 +417,17 @@ def _emulator(block_name: str) -> Iterator[Any]:
         yield dhis2
     finally:
         dhis2.stop()
+
+
+def _saved_block(block_name: str) -> Any | None:
+    """The saved credentials block, or None (reading it starts Prefect's server)."""
+    from prefect_dhis2.credentials import Dhis2Credentials
+
+    try:
+        loaded = Dhis2Credentials.load(block_name, _sync=True)  # type: ignore[call-arg]
+    except ValueError:  # no such block yet
+        return None
+    return loaded if isinstance(loaded, Dhis2Credentials) else None
 
 
 def _same_login(saved: Any, wanted: Any) -> bool:

@@ -127,7 +127,7 @@ def test_the_last_step_builds_the_warehouse_and_answers_a_query(
 
         calls.append(kwargs)
         with duckdb.connect(kwargs["warehouse"]) as connection:
-            connection.execute(_SMALL_WAREHOUSE)
+            connection.execute(_SMALL_WAREHOUSE.replace("CREATE TABLE", "CREATE OR REPLACE TABLE"))
         result = _WarehouseResult(
             rows={"dim_org_unit": 4, "fact_analytics": 9},
             facts_loaded=9,
@@ -156,6 +156,11 @@ def test_the_last_step_builds_the_warehouse_and_answers_a_query(
     assert re.search(r"district +anc_1st_visits\n +Bo +60\n +Bombali +6\n", answer)
     assert "Kenema" not in answer and "Facility" not in answer
     assert f"duckdb -readonly {folder / 'warehouse.duckdb'}" in out
+
+    # A second run refreshes the recent months of the same warehouse.
+    demo.run_demo(folder, block_name="demo-test-warehouse")
+    assert calls[1] == {**calls[0], "periods": demo.INCREMENTAL_PERIODS}
+    assert "Star schema (refresh)" in capfd.readouterr().out
 
 
 _SMALL_WAREHOUSE = """

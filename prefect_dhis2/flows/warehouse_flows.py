@@ -80,7 +80,7 @@ def dhis2_star_schema(
     Args:
         credentials: The instance (takes precedence over `instance`).
         instance: Name of a saved `Dhis2Credentials` block.
-        data_items: dx items; default ANC data elements and indicators
+        data_items: dx items; default ANC and immunisation data elements and indicators
             (`prefect_dhis2.warehouse.build.DEFAULT_DATA_ITEMS`).
         org_units: ou items; default every level of the instance.
         periods: ISO or relative periods; default `LAST_12_MONTHS`.
@@ -89,7 +89,8 @@ def dhis2_star_schema(
         parquet_dir: Where the Parquet copy goes; default `<warehouse>_parquet` next
             to the warehouse.
         composite: The composite index (`CompositeIndexSpec` or its dict); None = the
-            ANC district profile when its items are extracted; False = none.
+            maternal and child health profile of districts when its items are
+            extracted; False = none.
         category_option_combos: Facts per category option combo (the `co` dimension).
         max_rows: Row budget per analytics shard.
 
@@ -119,8 +120,9 @@ def dhis2_star_schema(
         category_option_combos=category_option_combos,
         composite=spec,
         max_rows=max_rows,
+        parquet_dir=str(parquet),
     )
-    exported = export_star_schema_parquet(str(path), str(parquet))
+    exported = result.parquet or export_star_schema_parquet(str(path), str(parquet))
     top = ranking_rows(result.composite, spec.top) if result.composite and spec else []
     report = StarSchemaReport(
         instance=creds.base_url,

@@ -80,6 +80,16 @@ class WarehouseBackend(Protocol):
     def insert_facts(self, batch: pa.RecordBatch, loaded_at: datetime) -> int:
         """Append one batch of `FACT_BATCH_SCHEMA` as facts, keys looked up by UID."""
 
+    def insert_composite(
+        self,
+        period: str,
+        org_units: Sequence[str],
+        scores: Sequence[float],
+        ranks: Sequence[int],
+        components: Sequence[str],
+    ) -> None:
+        """Append the composite rows of `period` (org units by UID), in one statement."""
+
     def delete_replaced_facts(
         self, periods: Sequence[str], data_items: Sequence[str], loaded_at: datetime
     ) -> int:
@@ -375,6 +385,34 @@ class DuckDbBackend:
         finally:
             self.connection.unregister(name)
         return int(batch.num_rows)
+
+    def insert_composite(
+        self,
+        period: str,
+        org_units: Sequence[str],
+        scores: Sequence[float],
+        ranks: Sequence[int],
+        components: Sequence[str],
+    ) -> None:
+        stage = pa.table(
+            {
+                "uid": pa.array(list(org_units), pa.string()),
+                "score": pa.array(list(scores), pa.float64()),
+                "rank": pa.array(list(ranks), pa.int64()),
+                "components": pa.array(list(components), pa.string()),
+            }
+        )
+        name = f"_composite_{uuid.uuid4().hex}"
+        self.connection.register(name, stage)
+        try:
+            self.execute(
+                "INSERT INTO composite_index SELECT o.org_unit_key, p.period_key, s.score, "
+                f"s.rank, s.components FROM {name} s JOIN dim_org_unit o ON o.uid = s.uid "
+                "JOIN dim_period p ON p.iso = ?",
+                [period],
+            )
+        finally:
+            self.connection.unregister(name)
 
     def delete_replaced_facts(
         self, periods: Sequence[str], data_items: Sequence[str], loaded_at: datetime

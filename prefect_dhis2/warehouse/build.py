@@ -28,20 +28,27 @@ Examples:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import BaseModel, Field
 
 from prefect_dhis2.analytics.extract import DEFAULT_MAX_ROWS, AnalyticsExtractSummary
 from prefect_dhis2.analytics.query import AnalyticsQuery
 from prefect_dhis2.org_units.hierarchy import afetch_org_unit_levels, level_names
+from prefect_dhis2.uids import is_valid_uid
 from prefect_dhis2.warehouse.backend import (
     DuckDbBackend,
     WarehouseError,
@@ -81,6 +88,7 @@ __all__ = [
 ]
 
 Logger = logging.Logger | logging.LoggerAdapter[logging.Logger]
+_T = TypeVar("_T")
 
 DEFAULT_DATA_ITEMS = (
     "fbfJHSPpUQD",  # ANC 1st visit
@@ -91,13 +99,31 @@ DEFAULT_DATA_ITEMS = (
     "OdiHJayrsKo",  # ANC 2 Coverage
     "sB79w2hiLp8",  # ANC 3 Coverage
     "ReUHfIn0pTQ",  # ANC 1-3 Dropout Rate
+    "s46m5MS0hxu",  # BCG doses given
+    "fClA2Erf6IO",  # Penta1 doses given
+    "n6aMJNLdvep",  # Penta3 doses given
+    "YtbsuPPo010",  # Measles doses given
+    "FbKK4ofIv5R",  # Measles Coverage <1y
 )
-"""ANC data elements and indicators with the UIDs of DHIS2's Sierra Leone demo (the
-emulator carries the same ones)."""
+"""ANC and immunisation data elements and indicators, with the UIDs of DHIS2's Sierra
+Leone demo database (play.dhis2.org); the emulator carries the same UIDs."""
 
 DEFAULT_PERIODS = ("LAST_12_MONTHS",)
 DEFAULT_WAREHOUSE = "dhis2_warehouse.duckdb"
 """The warehouse file when none is given (in the working directory)."""
+
+
+class ParquetExportResult(BaseModel):
+    """The Parquet copy of the warehouse.
+
+    Attributes:
+        directory: The folder (one `<table>.parquet` per table; `fact_analytics/` as
+            hive partitions `period=<iso>/`).
+        files: Path per table.
+    """
+
+    directory: str
+    files: dict[str, str] = Field(default_factory=dict)
 
 
 class StarSchemaResult(BaseModel):
@@ -115,6 +141,7 @@ class StarSchemaResult(BaseModel):
         checks: The integrity checks (all passed, or the refresh was rolled back).
         composite: The composite index, when one was asked for.
         extract: How the analytics extraction went (shards, duration), without rows.
+        parquet: The Parquet copy written after the commit (None when not asked for).
         duration_s: Wall time of the refresh.
     """
 
@@ -129,20 +156,8 @@ class StarSchemaResult(BaseModel):
     checks: list[IntegrityCheck]
     composite: CompositeIndexResult | None = None
     extract: AnalyticsExtractSummary | None = None
+    parquet: ParquetExportResult | None = None
     duration_s: float = 0.0
-
-
-class ParquetExportResult(BaseModel):
-    """The Parquet copy of the warehouse.
-
-    Attributes:
-        directory: The folder (one `<table>.parquet` per table; `fact_analytics/` as
-            hive partitions `period=<iso>/`).
-        files: Path per table.
-    """
-
-    directory: str
-    files: dict[str, str] = Field(default_factory=dict)
 
 
 def star_schema_query(
@@ -181,6 +196,11 @@ def star_schema_query(
     )
 
 
+def _begin(backend: DuckDbBackend, max_level: int) -> None:
+    backend.begin()
+    backend.ensure_schema(max_level)
+
+
 def _loaded_at(backend: DuckDbBackend) -> datetime:
     """This refresh's timestamp: now, and always after every earlier refresh's."""
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -190,74 +210,92 @@ def _loaded_at(backend: DuckDbBackend) -> datetime:
     return now
 
 
-async def _load(
-    client: AsyncDhis2Client,
-    backend: DuckDbBackend,
-    *,
-    query_items: tuple[list[str], list[str] | None, list[str]],
-    category_option_combos: bool,
-    composite: CompositeIndexSpec | None,
-    batch_rows: int,
-    log: Logger,
-    options: dict[str, Any],
-) -> StarSchemaResult:
-    data_items, org_units, periods = query_items
-    data = await afetch_data_dimension(client, data_items)
-    names = level_names(await afetch_org_unit_levels(client))
-    max_level = max(names or {1: ""})
-    query = star_schema_query(
-        data_items,
-        org_units,
-        periods,
-        category_option_combos=category_option_combos,
-        max_level=max_level,
-    )
-    backend.begin()
-    backend.ensure_schema(max_level)
-    added = {
-        table: 0
-        for table in ("dim_org_unit", "dim_period", "dim_data", "dim_category_option_combo")
-    }
-    units: set[str] = set()
-    async for page in aiter_org_unit_rows(client, names):
-        added["dim_org_unit"] += backend.upsert_dimension("dim_org_unit", page)
-        units.update(str(row["uid"]) for row in page)
-    unknown_units = [
+class _DatabaseThread:
+    """Runs the backend's calls on one worker thread, in order, off the event loop.
+
+    DuckDB releases the GIL while it works, so the analytics requests and the parsing
+    of their answers go on while a batch is inserted; one thread keeps the calls on
+    the connection strictly sequential.
+    """
+
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warehouse-db")
+
+    def submit(self, fn: Callable[..., _T], *args: Any) -> asyncio.Future[_T]:
+        return asyncio.wrap_future(self._executor.submit(fn, *args))
+
+    async def run(self, fn: Callable[..., _T], *args: Any) -> _T:
+        return await self.submit(fn, *args)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+
+async def _check_org_units(client: AsyncDhis2Client, org_units: Sequence[str] | None) -> None:
+    """Explicit org unit UIDs must exist: one small lookup, before any analytics request."""
+    uids = [
         u
-        for u in query.org_units
-        if not u.startswith(("LEVEL-", "OU_GROUP-", "USER_")) and u not in units
+        for u in org_units or ()
+        if not u.startswith(("LEVEL-", "OU_GROUP-", "USER_")) and is_valid_uid(u)
     ]
-    if unknown_units:
+    unknown = [u for u in (org_units or ()) if u not in uids and not u.startswith(
+        ("LEVEL-", "OU_GROUP-", "USER_"))]  # fmt: skip
+    if uids:
+        found: set[str] = set()
+        for start in range(0, len(uids), 100):
+            chunk = uids[start : start + 100]
+            records = await client.fetch_metadata(
+                "organisationUnits", fields="id", filters=[f"id:in:[{','.join(chunk)}]"]
+            )
+            found.update(str(r["id"]) for r in records)
+        unknown += [u for u in uids if u not in found]
+    if unknown:
         raise ValueError(
-            f"Unknown org unit(s) on {client.base_url}: {', '.join(unknown_units)}; "
+            f"Unknown org unit(s) on {client.base_url}: {', '.join(unknown)}; "
             "nothing was extracted."
         )
-    added["dim_data"] = backend.upsert_dimension("dim_data", data)
-    if category_option_combos:
-        added["dim_category_option_combo"] = backend.upsert_dimension(
-            "dim_category_option_combo", await afetch_category_option_combos(client)
+
+
+class _Loader:
+    """The facts side of a refresh: period rows as they appear, then the batch."""
+
+    def __init__(self, backend: DuckDbBackend) -> None:
+        self.backend = backend
+        self._loaded_at: datetime | None = None
+        self.periods_added = 0
+        self._known_periods: set[str] = set()
+
+    @property
+    def loaded_at(self) -> datetime:
+        if self._loaded_at is None:  # on the database thread, inside the transaction
+            self._loaded_at = _loaded_at(self.backend)
+        return self._loaded_at
+
+    def periods(self, isos: Sequence[str]) -> None:
+        new = [p for p in isos if p and p not in self._known_periods]
+        if not new:
+            return
+        known = self.backend.known("dim_period", new)
+        self.periods_added += self.backend.upsert_dimension(
+            "dim_period", [period_row(p) for p in sorted(set(new) - known)]
         )
-    loaded_at = _loaded_at(backend)
-    facts = 0
-    batches = aiter_fact_batches(client, query, batch_rows=batch_rows, logger=log, **options)
-    async for batch in batches:
-        seen = [p for p in set(batch.column("pe").to_pylist()) if p]
-        known = backend.known("dim_period", seen)
-        new = [p for p in seen if p not in known]
-        added["dim_period"] += backend.upsert_dimension(
-            "dim_period", [period_row(p) for p in sorted(new)]
-        )
-        facts += backend.insert_facts(batch, loaded_at)
-    if facts == 0:
-        raise WarehouseError(
-            f"The extraction from {client.base_url} returned no rows (dx={list(query.data_items)}, "
-            f"ou={list(query.org_units)}, pe={list(query.periods)}): nothing to load; "
-            "the warehouse is unchanged."
-        )
-    extracted = batches.periods
-    known = backend.known("dim_period", extracted)
-    missing = [p for p in extracted if p not in known]
-    added["dim_period"] += backend.upsert_dimension("dim_period", [period_row(p) for p in missing])
+        self._known_periods.update(new)
+
+    def batch(self, batch: pa.RecordBatch) -> int:
+        self.periods(pc.unique(batch.column("pe")).to_pylist())
+        return self.backend.insert_facts(batch, self.loaded_at)
+
+
+def _finish(
+    backend: DuckDbBackend,
+    loader: _Loader,
+    extracted: list[str],
+    data_items: list[str],
+    composite: CompositeIndexSpec | None,
+) -> tuple[set[str], int, CompositeIndexResult | None, list[IntegrityCheck], dict[str, int]]:
+    """After the last batch: replaced facts, the index, the checks, the counts (one thread)."""
+    loaded_at = loader.loaded_at
+    loader.periods(extracted)
     had_facts = {
         r[0]
         for r in backend.rows(
@@ -266,7 +304,7 @@ async def _load(
             [loaded_at, extracted],
         )
     }
-    replaced = backend.delete_replaced_facts(extracted, list(query.data_items), loaded_at)
+    replaced = backend.delete_replaced_facts(extracted, data_items, loaded_at)
     result_composite = (
         load_composite_index(backend, composite, extracted) if composite is not None else None
     )
@@ -278,7 +316,106 @@ async def _load(
     backend.execute(
         "INSERT INTO warehouse_meta VALUES ('last_refresh', ?)", [loaded_at.isoformat()]
     )
-    log.info("Warehouse refresh: %d facts loaded, %d replaced", facts, replaced)
+    return had_facts, replaced, result_composite, checks, rows
+
+
+async def _load(
+    client: AsyncDhis2Client,
+    backend: DuckDbBackend,
+    db: _DatabaseThread,
+    *,
+    query_items: tuple[list[str], list[str] | None, list[str]],
+    category_option_combos: bool,
+    composite: CompositeIndexSpec | None,
+    batch_rows: int,
+    log: Logger,
+    options: dict[str, Any],
+) -> StarSchemaResult:
+    data_items, org_units, periods = query_items
+    started = time.perf_counter()
+    # Everything that can fail on bad input, before any analytics request (concurrently).
+    data, levels, _ = await asyncio.gather(
+        afetch_data_dimension(client, data_items),
+        afetch_org_unit_levels(client),
+        _check_org_units(client, org_units),
+    )
+    names = level_names(levels)
+    max_level = max(names or {1: ""})
+    query = star_schema_query(
+        data_items,
+        org_units,
+        periods,
+        category_option_combos=category_option_combos,
+        max_level=max_level,
+    )
+    # The transaction and the schema are set up on the database thread while the
+    # extraction starts (its first requests need nothing from the warehouse).
+    setup = db.submit(_begin, backend, max_level)
+    added = {
+        table: 0
+        for table in ("dim_org_unit", "dim_period", "dim_data", "dim_category_option_combo")
+    }
+
+    async def dimensions() -> None:
+        # The org unit tree and the other dimensions load while the facts are fetched.
+        await setup
+        async for page in aiter_org_unit_rows(client, names):
+            added["dim_org_unit"] += await db.run(backend.upsert_dimension, "dim_org_unit", page)
+        added["dim_data"] = await db.run(backend.upsert_dimension, "dim_data", data)
+        if category_option_combos:
+            combos = await afetch_category_option_combos(client)
+            added["dim_category_option_combo"] = await db.run(
+                backend.upsert_dimension, "dim_category_option_combo", combos
+            )
+
+    loader = _Loader(backend)
+    lookups_s = time.perf_counter() - started
+    dimension_task = asyncio.ensure_future(dimensions())
+    facts = 0
+    inserting: asyncio.Future[int] | None = None
+    batches = aiter_fact_batches(client, query, batch_rows=batch_rows, logger=log, **options)
+    try:
+        async for batch in batches:
+            if not dimension_task.done():
+                await dimension_task  # facts look their keys up in the dimensions
+            if inserting is not None:
+                facts += await inserting  # at most one batch waits while one is inserted
+            inserting = db.submit(loader.batch, batch)
+        await dimension_task
+        if inserting is not None:
+            facts += await inserting
+            inserting = None
+    finally:
+        with contextlib.suppress(BaseException):
+            await setup  # the rollback comes after it on the same thread
+        if not dimension_task.done():
+            dimension_task.cancel()
+        with contextlib.suppress(BaseException):
+            await dimension_task
+        if inserting is not None:
+            with contextlib.suppress(BaseException):
+                await inserting
+    if facts == 0:
+        raise WarehouseError(
+            f"The extraction from {client.base_url} returned no rows (dx={list(query.data_items)}, "
+            f"ou={list(query.org_units)}, pe={list(query.periods)}): nothing to load; "
+            "the warehouse is unchanged."
+        )
+    extracted = batches.periods
+    extracted_at = time.perf_counter()
+    had_facts, replaced, result_composite, checks, rows = await db.run(
+        _finish, backend, loader, extracted, list(query.data_items), composite
+    )
+    added["dim_period"] = loader.periods_added
+    log.info(
+        "Warehouse refresh: %d facts loaded, %d replaced (look-ups %.2f s, extraction and "
+        "load %.2f s, checks %.2f s)",
+        facts,
+        replaced,
+        lookups_s,
+        extracted_at - started - lookups_s,
+        time.perf_counter() - extracted_at,
+    )
     return StarSchemaResult(
         warehouse=backend.location,
         rows=rows,
@@ -306,6 +443,7 @@ async def abuild_star_schema(
     max_rows: int = DEFAULT_MAX_ROWS,
     slot: SlotFactory | None = None,
     logger: Logger | None = None,
+    parquet_dir: str | os.PathLike[str] | None = None,
 ) -> StarSchemaResult:
     """Refresh the star schema in `warehouse` from DHIS2 analytics, in one transaction.
 
@@ -322,6 +460,8 @@ async def abuild_star_schema(
         max_rows: Row budget per analytics shard.
         slot: The host's concurrency slot factory (see `afetch_analytics_table`).
         logger: Where progress goes.
+        parquet_dir: When given, the Parquet copy of the committed warehouse is
+            written there (see `export_star_schema_parquet`), from the same connection.
 
     Returns:
         What the refresh did.
@@ -342,11 +482,20 @@ async def abuild_star_schema(
     if composite is not None:
         check_composite(composite, query.data_items)
     path = check_warehouse_path(warehouse)
-    with DuckDbBackend.open(path, instance=client.base_url) as backend:
+    if parquet_dir is not None:
+        check_warehouse_path(Path(parquet_dir) / "probe")  # the folder must be writable
+    db = _DatabaseThread()
+    try:
+        backend = await db.run(partial(DuckDbBackend.open, path, instance=client.base_url))
+    except BaseException:
+        db.close()
+        raise
+    try:
         try:
             result = await _load(
                 client,
                 backend,
+                db,
                 query_items=(list(query.data_items), list(org_units) if org_units else None,
                              list(query.periods)),
                 category_option_combos=category_option_combos,
@@ -356,9 +505,14 @@ async def abuild_star_schema(
                 options={"max_rows": max_rows, "slot": slot},
             )  # fmt: skip
         except BaseException:
-            backend.rollback()
+            await asyncio.shield(db.run(backend.rollback))
             raise
-        backend.commit()
+        await db.run(backend.commit)
+        if parquet_dir is not None:
+            result.parquet = await db.run(_export, backend, Path(parquet_dir))
+    finally:
+        await asyncio.shield(db.run(backend.close))
+        db.close()
     result.duration_s = round(time.perf_counter() - started, 3)
     return result
 
@@ -379,10 +533,16 @@ def export_star_schema_parquet(
     """
     target = Path(parquet_dir)
     check_warehouse_path(target / "probe")  # the folder must be writable
+    with DuckDbBackend.open(Path(warehouse), read_only=True) as backend:
+        return _export(backend, target)
+
+
+def _export(backend: DuckDbBackend, target: Path) -> ParquetExportResult:
+    """Write the Parquet copy into a staging folder next to `target`, then swap it in."""
+    target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
     try:
-        with DuckDbBackend.open(Path(warehouse), read_only=True) as backend:
-            files = backend.export_parquet(staging)
+        files = backend.export_parquet(staging)
         swap_directory(staging, target)
     except BaseException:
         import shutil

@@ -140,17 +140,49 @@ def integrity_queries() -> list[_Query]:
     return queries
 
 
+def _combined_sql(queries: Sequence[_Query]) -> str:
+    """Every check's count in one statement.
+
+    The per-fact checks (NULL keys, a dimension row for each key) are counted in one
+    pass over the facts, left-joined to the dimensions; uniqueness is one GROUP BY;
+    the dimension and composite checks read small tables.
+    """
+    by_name = {q.name: q for q in queries}
+    per_fact = ["count(*) FILTER (WHERE " + " OR ".join(f"f.{k} IS NULL" for k in _FACT_KEYS) + ")"]
+    joins = []
+    for n, table in enumerate(DIMENSIONS):
+        column = _FACT_COLUMN[table]
+        joins.append(f"LEFT JOIN {table} d{n} ON d{n}.{column} = f.{column}")
+        per_fact.append(f"count(*) FILTER (WHERE f.{column} IS NOT NULL AND d{n}.{column} IS NULL)")
+    facts = f"SELECT {', '.join(per_fact)} FROM fact_analytics f {' '.join(joins)}"
+    rest = [by_name["fact_natural_key_unique"].sql]
+    rest += [by_name[f"{table}_keys"].sql for table in DIMENSIONS]
+    rest.append(by_name["composite_index_has_dimensions"].sql)
+    return f"SELECT * FROM ({facts}) AS facts, " + ", ".join(
+        f"({sql}) AS c{n}" for n, sql in enumerate(rest)
+    )
+
+
 def run_integrity_checks(backend: WarehouseBackend) -> list[IntegrityCheck]:
-    """Run every check in the open transaction.
+    """Run every check in the open transaction, in one statement.
 
     Raises:
         WarehouseIntegrityError: When one fails (the caller rolls back).
     """
+    queries = integrity_queries()
+    order = [
+        "fact_keys_not_null",
+        *(f"fact_has_{table}" for table in DIMENSIONS),
+        "fact_natural_key_unique",
+        *(f"{table}_keys" for table in DIMENSIONS),
+        "composite_index_has_dimensions",
+    ]
+    counts = dict(zip(order, backend.rows(_combined_sql(queries))[0], strict=True))
     checks = [
         IntegrityCheck(
-            name=q.name, description=q.description, failing_rows=int(backend.scalar(q.sql) or 0)
+            name=q.name, description=q.description, failing_rows=int(counts[q.name] or 0)
         )
-        for q in integrity_queries()
+        for q in queries
     ]
     if not all(c.passed for c in checks):
         raise WarehouseIntegrityError(backend.location, checks)

@@ -96,10 +96,12 @@ DEFAULT_COMPOSITE = CompositeIndexSpec(
         CompositeComponent(item="OdiHJayrsKo"),  # ANC 2 Coverage
         CompositeComponent(item="sB79w2hiLp8"),  # ANC 3 Coverage
         CompositeComponent(item="ReUHfIn0pTQ", higher_is_better=False),  # ANC 1-3 dropout
+        CompositeComponent(item="FbKK4ofIv5R"),  # Measles Coverage <1y
     ],
     level=2,
 )
-"""The ANC profile of districts: three coverages (higher is better) and the dropout rate."""
+"""The maternal and child health profile of districts: three ANC coverages and measles
+coverage (higher is better) and the ANC 1-3 dropout rate (lower is better)."""
 
 
 def check_composite(spec: CompositeIndexSpec, data_items: Sequence[str]) -> None:
@@ -112,7 +114,7 @@ def check_composite(spec: CompositeIndexSpec, data_items: Sequence[str]) -> None
         >>> check_composite(DEFAULT_COMPOSITE, ["Uvn6LCg7dVU"])
         Traceback (most recent call last):
         ...
-        ValueError: Composite index weights name data items that are not extracted: OdiHJayrsKo, sB79w2hiLp8, ReUHfIn0pTQ; add them to data_items or drop them from the index.
+        ValueError: Composite index weights name data items that are not extracted: OdiHJayrsKo, sB79w2hiLp8, ReUHfIn0pTQ, FbKK4ofIv5R; add them to data_items or drop them from the index.
     """
     missing = [c.item for c in spec.components if c.item not in set(data_items)]
     if missing:
@@ -267,11 +269,13 @@ def load_composite_index(
             "(SELECT period_key FROM dim_period WHERE iso = ?)",
             [period],
         )
-        for score in result.ranking:
-            backend.execute(
-                "INSERT INTO composite_index SELECT o.org_unit_key, p.period_key, ?, ?, ? "
-                "FROM dim_org_unit o, dim_period p WHERE o.uid = ? AND p.iso = ?",
-                [score.score, score.rank, json.dumps(score.components, sort_keys=True),
-                 score.org_unit, period],
-            )  # fmt: skip
+        if result.ranking:
+            # One insert of every row (an Arrow table joined to the dimensions).
+            backend.insert_composite(
+                period,
+                [s.org_unit for s in result.ranking],
+                [s.score for s in result.ranking],
+                [s.rank for s in result.ranking],
+                [json.dumps(s.components, sort_keys=True) for s in result.ranking],
+            )
     return result

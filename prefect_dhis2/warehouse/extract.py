@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from prefect_dhis2.analytics.extract import (
     AnalyticsExtractionError,
@@ -57,10 +58,16 @@ def rows_to_batch(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> pa.R
     arrays = []
     for field in FACT_BATCH_SCHEMA:
         i = index.get(field.name)
-        if i is None:
+        if i is None or not rows:
             arrays.append(pa.nulls(len(rows), pa.string()))
-        else:
-            arrays.append(pa.array([row[i] or None for row in rows], pa.string()))
+            continue
+        # A plain comprehension per column, then Arrow compute for the empty cells: the
+        # cheapest way from Python rows to columns (zip(*rows) is slower on long lists).
+        array = pa.array([row[i] for row in rows], pa.string())
+        empty = pc.equal(array, "")
+        if pc.any(empty).as_py():
+            array = pc.if_else(empty, pa.scalar(None, pa.string()), array)
+        arrays.append(array)
     return pa.RecordBatch.from_arrays(arrays, schema=FACT_BATCH_SCHEMA)
 
 
@@ -96,30 +103,45 @@ class FactBatches:
         self.summary: AnalyticsExtractSummary | None = None
 
     async def __aiter__(self) -> AsyncIterator[pa.RecordBatch]:
-        # Shards are loaded as they arrive: the whole extraction is never in memory.
-        pending: list[list[str]] = []
+        # Each shard becomes Arrow as it arrives (its Python rows are then dropped), and
+        # small shards are joined up to `batch_rows`: the extraction is never in memory.
+        pending: list[pa.RecordBatch] = []
+        held = 0
         periods: set[str] = set()
         async with aiter_analytics_shards(self._client, self._query, **self._options) as stream:
             async for shard in stream:
-                if "pe" in shard.headers:
-                    column = shard.headers.index("pe")
-                    periods.update(row[column] for row in shard.rows)
-                pending.extend(shard.rows)
-                while len(pending) >= self._batch_rows:
-                    yield self._batch(shard.headers, pending)
+                if not shard.rows:
+                    continue
+                batch = rows_to_batch(shard.headers, shard.rows)
+                periods.update(p for p in pc.unique(batch.column("pe")).to_pylist() if p)
+                pending.append(batch)
+                held += batch.num_rows
+                while held >= self._batch_rows:
+                    out, pending = _take(pending, self._batch_rows)
+                    held -= out.num_rows
+                    self.rows += out.num_rows
+                    yield out
             summary = stream.summary()
             if summary.failures:  # the load's transaction rolls back
                 raise AnalyticsExtractionError(summary.base_url, summary.failures)
             self.summary = summary
             self.periods = sorted(set(stream.dimensions.get("pe", [])) | periods)
-            if pending:
-                yield self._batch(stream.headers, pending)
+            while held:
+                out, pending = _take(pending, self._batch_rows)
+                held -= out.num_rows
+                self.rows += out.num_rows
+                yield out
 
-    def _batch(self, headers: list[str], pending: list[list[str]]) -> pa.RecordBatch:
-        chunk = pending[: self._batch_rows]
-        del pending[: self._batch_rows]  # release what was handed on
-        self.rows += len(chunk)
-        return rows_to_batch(headers, chunk)
+
+def _take(pending: list[pa.RecordBatch], rows: int) -> tuple[pa.RecordBatch, list[pa.RecordBatch]]:
+    """The first `rows` rows of `pending` as one batch, and what is left (zero-copy slices)."""
+    if len(pending) == 1 and pending[0].num_rows <= rows:
+        return pending[0], []
+    table = pa.Table.from_batches(pending, schema=FACT_BATCH_SCHEMA)
+    head = table.slice(0, rows).combine_chunks().to_batches()
+    rest = table.slice(rows)
+    out = head[0] if head else pa.RecordBatch.from_pylist([], schema=FACT_BATCH_SCHEMA)
+    return out, [b for b in rest.to_batches() if b.num_rows]
 
 
 def aiter_fact_batches(

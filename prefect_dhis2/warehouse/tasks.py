@@ -34,7 +34,13 @@ from prefect_dhis2.warehouse.composite import CompositeIndexSpec
 __all__ = ["build_star_schema", "export_star_schema_parquet"]
 
 
-@task(name="Build the DHIS2 star schema", description="Refresh the DuckDB star schema.")
+# The result is small (counts, checks, the ranking) and a refresh is never replayed from
+# a cache: nothing to persist.
+@task(
+    name="Build the DHIS2 star schema",
+    description="Refresh the DuckDB star schema.",
+    persist_result=False,
+)
 def build_star_schema(
     credentials: Dhis2Credentials,
     warehouse: str,
@@ -45,8 +51,12 @@ def build_star_schema(
     composite: CompositeIndexSpec | None = None,
     max_rows: int = DEFAULT_MAX_ROWS,
     use_host_limit: bool = True,
+    parquet_dir: str | None = None,
 ) -> StarSchemaResult:
     """Refresh the star schema in `warehouse` (see `abuild_star_schema`).
+
+    With `parquet_dir`, the Parquet copy is written right after the commit, in the
+    same run (`result.parquet`).
 
     Examples:
         ```python
@@ -68,10 +78,11 @@ def build_star_schema(
         max_rows=max_rows,
         slot=slot,
         logger=run_logger(),
+        parquet_dir=parquet_dir,
     )
 
 
-@task(name="Export the star schema as Parquet")
+@task(name="Export the star schema as Parquet", persist_result=False)
 def export_star_schema_parquet(warehouse: str, parquet_dir: str) -> ParquetExportResult:
     """Write the warehouse's tables as Parquet (see `export_star_schema_parquet` of the engine).
 

@@ -15,6 +15,7 @@ from prefect_dhis2.flows import dhis2_star_schema
 from prefect_dhis2.testing import Dhis2Emulator, FaultRule
 from prefect_dhis2.warehouse import build
 from prefect_dhis2.warehouse.backend import DuckDbBackend
+from prefect_dhis2.warehouse.checks import WarehouseIntegrityError
 from tests.flows.artifacts import latest_artifact
 from tests.warehouse.conftest import content
 
@@ -179,6 +180,30 @@ def test_a_failure_mid_load_leaves_the_previous_warehouse_unchanged(
     assert calls["n"] == 3
     assert content(warehouse) == before
     assert sorted(p.name for p in (tmp_path / "w_parquet").rglob("*")) == parquet_before
+
+
+def test_a_failed_integrity_check_rolls_the_refresh_back(
+    emulator: Dhis2Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    options = {"credentials": emulator.credentials(), "warehouse": str(warehouse)}
+    dhis2_star_schema(periods=PERIODS, **options)
+    before = content(warehouse)
+    insert = DuckDbBackend.insert_facts
+    batches: list[int] = []
+
+    def insert_twice(self: DuckDbBackend, batch, loaded_at):  # type: ignore[no-untyped-def]
+        batches.append(batch.num_rows)
+        if len(batches) == 1:  # the first batch twice: duplicate natural keys
+            insert(self, batch, loaded_at)
+        return insert(self, batch, loaded_at)
+
+    monkeypatch.setattr(DuckDbBackend, "insert_facts", insert_twice)
+    with pytest.raises(WarehouseIntegrityError, match="fact_natural_key_unique") as failed:
+        dhis2_star_schema(periods=[*PERIODS, "202403"], **options)
+    (duplicates,) = [c for c in failed.value.checks if not c.passed]
+    assert duplicates.failing_rows == batches[0]
+    assert content(warehouse) == before
 
 
 def test_the_server_dying_during_extraction_leaves_the_warehouse_unchanged(

@@ -772,6 +772,24 @@ _DATA_ELEMENTS: tuple[tuple[str | None, str, str, str, str, str], ...] = (
     (None, "Women of child bearing age", "INTEGER_ZERO_OR_POSITIVE", "SUM", "default", "pop"),
 )
 
+# The UIDs the Sierra Leone demo database (play.dhis2.org) gives the immunisation items, so
+# the same data items work against the emulator and the public demo. Given after the
+# PRNG drew the item's UID as before, so every other generated UID stays the same.
+_DEMO_UIDS: dict[str, str] = {
+    "BCG doses given": "s46m5MS0hxu",
+    "OPV 0 doses given": "x3Do5e7g4Qo",
+    "OPV 1 doses given": "pikOziyCXbM",
+    "OPV 2 doses given": "O05mAByOgAv",
+    "OPV 3 doses given": "vI2csg55S9C",
+    "Penta 1 doses given": "fClA2Erf6IO",
+    "Penta 2 doses given": "I78gJm4KBo7",
+    "Penta 3 doses given": "n6aMJNLdvep",
+    "Measles doses given": "YtbsuPPo010",
+    "Yellow fever doses given": "l6byfWFUGaP",
+    "Fully immunized child": "UOlfIjgN8X6",
+    "Measles coverage <1y": "FbKK4ofIv5R",
+}
+
 # (key, uid or None, name, period type, group name, facility filter: every n-th facility skipped)
 _DATA_SETS: tuple[tuple[str, str | None, str, str, str, int], ...] = (
     ("rh", None, "Reproductive Health", "Monthly", "ANC and delivery", 0),
@@ -857,7 +875,15 @@ def _build_metadata(
         ds_by_key[key]["_skip"] = skip
         de_groups[key] = mb.add("dataElementGroups", None, group_name, dataElements=[])
     de_by_name: dict[str, str] = {}
+
+    def demo_uid(uid: str | None, name: str) -> str | None:
+        if uid is None and name in _DEMO_UIDS:
+            mb.uid()  # the draw the generated UID took, so later UIDs do not move
+            return _DEMO_UIDS[name]
+        return uid
+
     for uid, name, value_type, agg, combo_key, ds_key in _DATA_ELEMENTS:
+        uid = demo_uid(uid, name)
         ds = ds_by_key[ds_key]
         de = mb.add(
             "dataElements", uid, name, valueType=value_type, aggregationType=agg,
@@ -952,6 +978,7 @@ def _build_metadata(
     ]  # fmt: skip
     ind_groups: dict[str, Obj] = {}
     for uid, name, num, den, itype, annualized, group, decimals in indicators:
+        uid = demo_uid(uid, name)
         if group not in ind_groups:
             ind_groups[group] = mb.add("indicatorGroups", None, group, indicators=[])
         props: dict[str, Any] = {
