@@ -235,7 +235,8 @@ def run_flow(base_url: str, work: dict[str, Any], prepared: Any) -> dict[str, An
     if work["kind"] == "org_units":
         from prefect_dhis2.flows import dhis2_org_units_export
 
-        return {"rows": dhis2_org_units_export(credentials=credentials, output_dir=out).org_units}
+        report = dhis2_org_units_export(credentials=credentials, output_dir=out)
+        return {"rows": report.result.org_units}
     from prefect_dhis2.flows import dhis2_analytics_export
 
     report = dhis2_analytics_export(
@@ -246,6 +247,22 @@ def run_flow(base_url: str, work: dict[str, Any], prepared: Any) -> dict[str, An
         output_dir=out,
     )
     return {"rows": report.table.rows}
+
+
+def run_prefect_floor(base_url: str, work: dict[str, Any], prepared: Any) -> dict[str, Any]:
+    """What Prefect itself costs a task in a flow: one flow run and one task run that
+    do nothing (the task and the bundled flow of the org units are one of each)."""
+    from prefect import flow, task
+
+    @task
+    def nothing() -> int:
+        return 0
+
+    @flow
+    def floor() -> int:
+        return int(nothing())
+
+    return {"rows": floor()}
 
 
 def run_openhexa(base_url: str, work: dict[str, Any], prepared: Any) -> dict[str, Any]:
@@ -274,6 +291,7 @@ METHODS = {
     "engine_limit": run_engine_limit,
     "task": run_task,
     "flow": run_flow,
+    "floor": run_prefect_floor,
 }
 LABELS = {
     "ideal": "ideal concurrent httpx loop",
@@ -283,8 +301,9 @@ LABELS = {
     "engine_limit": "engine, max_rows = limit",
     "task": "Prefect task",
     "flow": "bundled flow (files written)",
+    "floor": "Prefect floor: empty flow + task",
 }
-PREFECT_METHODS = ("task", "flow")
+PREFECT_METHODS = ("task", "flow", "floor")
 
 
 def child(method: str, base_url: str, work: dict[str, Any], runs: int) -> None:
@@ -374,6 +393,20 @@ def table(title: str, results: dict[str, dict[str, Any]], orjson_s: float | None
         )
 
 
+def net_of_floor(results: dict[str, dict[str, Any]]) -> None:
+    """The Prefect methods with Prefect's own cost of one flow run and one task run
+    (the floor, measured in the same run) taken off: what prefect-dhis2 adds."""
+    ideal = results.get("ideal", {}).get("wall_s")
+    floor = results.get("floor", {}).get("wall_s")
+    if not ideal or floor is None:
+        return
+    print(f"  net of the Prefect floor ({floor:.2f} s): (wall - floor) / ideal")
+    for method in ("task", "flow"):
+        wall = results.get(method, {}).get("wall_s")
+        if wall is not None:
+            print(f"    {LABELS[method]:30} {(wall - floor) / ideal:8.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -413,6 +446,7 @@ def main() -> None:
             max_analytics_rows=args.limit,
         ) as dhis2:
             chosen = [m for m in methods if kind == "analytics" or not m.startswith("engine")]
+            chosen = [m for m in chosen if kind == "org_units" or m != "floor"]
             results = {m: measure(m, dhis2.base_url, work, args.runs) for m in chosen}
         rows = results.get("ideal", {}).get("rows", 0)
         table(
@@ -420,6 +454,8 @@ def main() -> None:
             results,
             results.get("ideal", {}).get("orjson_cpu_s"),
         )
+        if kind == "org_units":
+            net_of_floor(results)
 
 
 if __name__ == "__main__":
