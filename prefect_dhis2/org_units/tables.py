@@ -21,6 +21,7 @@ Examples:
 from __future__ import annotations
 
 import json
+import operator
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -113,8 +114,7 @@ def open_values_writer(path: str | os.PathLike[str], columns: Sequence[Column]) 
 _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float)
+_X, _Y = operator.itemgetter(0), operator.itemgetter(1)
 
 
 def _grow_bbox(box: list[float], coordinates: Any) -> None:
@@ -122,19 +122,18 @@ def _grow_bbox(box: list[float], coordinates: Any) -> None:
     if not isinstance(coordinates, list) or not coordinates:
         return
     first = coordinates[0]
-    if (
-        isinstance(first, list)
-        and first
-        and _is_number(first[0])
-        and all(isinstance(p, list) and len(p) >= 2 and _is_number(p[0]) for p in coordinates)
-    ):
-        xs = [float(p[0]) for p in coordinates]
-        ys = [float(p[1]) for p in coordinates]
-        box[0], box[1] = min(box[0], *xs), min(box[1], *ys)
-        box[2], box[3] = max(box[2], *xs), max(box[3], *ys)
-        return
-    if _is_number(first):
+    if isinstance(first, int | float):  # a position
         extend_bbox(box, coordinates)
+        return
+    if isinstance(first, list) and first and isinstance(first[0], int | float):
+        try:  # a ring: min and max in C over the whole list
+            west, east = float(min(map(_X, coordinates))), float(max(map(_X, coordinates)))
+            south, north = float(min(map(_Y, coordinates))), float(max(map(_Y, coordinates)))
+        except (TypeError, IndexError, KeyError):  # not a list of positions after all
+            extend_bbox(box, coordinates)
+            return
+        box[0], box[1] = min(box[0], west), min(box[1], south)
+        box[2], box[3] = max(box[2], east), max(box[3], north)
         return
     for part in coordinates:
         _grow_bbox(box, part)
