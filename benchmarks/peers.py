@@ -317,7 +317,7 @@ LABELS = {
     "engine": "engine, default arguments",
     "engine_limit": "engine, max_rows = limit",
     "task": "Prefect task",
-    "task_unshared": "Prefect task, share_host_limit off",
+    "task_unshared": "Prefect task, no host sharing",
     "flow": "bundled flow (files written)",
     "floor": "Prefect floor: empty flow + task",
 }
