@@ -17,6 +17,14 @@ client measured in the same run:
   (`afetch_analytics_table` with default arguments, and with `max_rows` = the
   limit), the Prefect task and the bundled flow (CSV + Parquet written).
 
+For org units also: openhexa-toolbox asked for the 10 fields prefect-dhis2 exports (its
+default asks for 5), the task with `share_host_limit=False` (no Prefect global limit
+leases), and the *Prefect floor* (one empty flow run with one empty task run, what
+Prefect itself costs the task and the flow), with the Prefect methods net of it.
+`--no-flow-heartbeats` turns Prefect's flow heartbeats off: the heartbeat thread is
+joined at the end of each flow run and sleeps in 1 s steps, so with heartbeats on a
+flow run's wall time is rounded up by up to a second.
+
 Client CPU is the child's own CPU time (the server is elsewhere), per 100,000 rows
 and against `orjson.loads` of the same bodies (the ideal's). The machine is shared
 and noisy (2 cores, other jobs), so read the ratios, not the seconds.
