@@ -14,7 +14,6 @@ Examples:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -90,9 +89,9 @@ async def aexport_org_units(
 ) -> OrgUnitExportResult:
     """Stream every org unit to flat tables (and GeoJSON) in constant memory.
 
-    The levels, the ancestor names and the first pages are asked for at once; pages
-    are fetched concurrently and written batch by batch as they arrive, each unit
-    flattened once into a tuple of cells. The only thing held in memory is the names
+    The levels and the ancestor names are read first; then the pages are fetched
+    concurrently and written batch by batch as they arrive, each unit flattened once
+    into a tuple of cells. The only thing held in memory is the names
     of the units that have children (needed for the `level_N_name` columns). Files are written under temporary
     names and renamed only when complete; on failure none is left behind.
 
@@ -112,48 +111,32 @@ async def aexport_org_units(
     table_formats = check_table_formats(formats)
     filters = org_unit_filters(level, root)
     log = logger or _log
-    # The level names, the ancestor names and page 1 of the units are asked for at
-    # once: the names need the deepest level, the rows need all three.
-    levels = asyncio.ensure_future(afetch_org_unit_levels(client))
-    # The names of every unit that can be an ancestor (small: no leaves of the
-    # deepest level), read while the first pages of the units are fetched.
+    # The ancestor names (small: no leaves of the deepest level) are read before
+    # the units. Read side by side, the units' pages run ahead of them (the host
+    # budget serves requests in order), fill the look-ahead window and wait for
+    # the names with the server idle.
+    levels = level_names(await afetch_org_unit_levels(client))
+    max_level = max(levels or {1: ""})
     names: dict[str, str] = {}
-
-    async def load_names() -> int:
-        names_by_level = level_names(await levels)
-        max_level = max(names_by_level or {1: ""})
-        async for page in client.iter_metadata(
-            "organisationUnits", fields="id,name", filters=[f"level:lt:{max_level}"]
-        ):
-            names.update((str(u["id"]), str(u.get("name") or "")) for u in page)
-        log.info("Loaded %d ancestor names", len(names))
-        return max_level
-
-    names_loaded = asyncio.ensure_future(load_names())
+    async for page in client.iter_metadata(
+        "organisationUnits", fields="id,name", filters=[f"level:lt:{max_level}"]
+    ):
+        names.update((str(u["id"]), str(u.get("name") or "")) for u in page)
+    log.info("Loaded %d ancestor names", len(names))
     files = {f"org_units_{fmt}": str(output_dir / f"org_units.{fmt}") for fmt in table_formats}
     if geojson:
         files["org_units_geojson"] = str(output_dir / "org_units.geojson")
     writers: list[ValuesWriter] = []
     geo: FeatureWriter | None = None
-    count = with_geometry = max_level = 0
-
-    async def open_files() -> int:
-        # The columns depend on the deepest level, so the files open with the names.
-        nonlocal geo
-        depth = await names_loaded
-        columns = org_unit_columns(depth)
+    count = with_geometry = 0
+    try:
+        columns = org_unit_columns(max_level)
         for fmt in table_formats:
             writers.append(open_values_writer(output_dir / f"org_units.{fmt}", columns))
-        if geojson:
-            geo = FeatureWriter(output_dir / "org_units.geojson")
-        return depth
-
-    try:
+        geo = FeatureWriter(output_dir / "org_units.geojson") if geojson else None
         async for page in client.iter_metadata(
             "organisationUnits", fields=ORG_UNIT_FIELDS, filters=filters
         ):
-            if not max_level:
-                max_level = await open_files()
             rows = [org_unit_values(u, names, max_level) for u in page]
             for writer in writers:
                 writer.write_values(rows)
@@ -162,18 +145,14 @@ async def aexport_org_units(
                 geo.write_features(features)
             count += len(rows)
             with_geometry += len(features)
-        if not max_level:  # no page at all: the files still get their headers
-            await open_files()
     except BaseException:
-        names_loaded.cancel()
-        levels.cancel()
         abort_all([*writers, geo])
         raise
     close_all([*writers, geo])  # one failing close aborts the others
     log.info("Wrote %d org units (%d with geometry)", count, with_geometry)
     return OrgUnitExportResult(
         org_units=count,
-        levels=level_names(levels.result()),
+        levels=levels,
         with_geometry=with_geometry,
         without_geometry=count - with_geometry,
         files=files,
