@@ -32,9 +32,9 @@ from typing import Any
 
 from prefect_dhis2 import Dhis2Credentials
 from prefect_dhis2.org_units import ORG_UNIT_FIELDS, export_org_units
-from prefect_dhis2.org_units.hierarchy import flatten_org_unit, level_names, org_unit_columns
+from prefect_dhis2.org_units.hierarchy import level_names, org_unit_columns, org_unit_values
+from prefect_dhis2.org_units.tables import open_values_writer
 from prefect_dhis2.testing import CostModel, EmulatorProcess
-from prefect_dhis2.writers import open_table_writer
 
 # A real DHIS2 spends roughly half a millisecond per org unit with geometry (database,
 # Hibernate, JSON) on top of a fixed cost per request; the emulator itself needs far
@@ -55,9 +55,9 @@ def sequential_export(credentials: Dhis2Credentials, directory: Path) -> int:
         ):
             names.update((u["id"], u["name"]) for u in page)
         count = 0
-        with open_table_writer(directory / "org_units.parquet", org_unit_columns(max_level)) as w:
+        with open_values_writer(directory / "org_units.parquet", org_unit_columns(max_level)) as w:
             for page in client.iter_metadata("organisationUnits", fields=ORG_UNIT_FIELDS):
-                w.write_batch([flatten_org_unit(u, names, max_level) for u in page])
+                w.write_values([org_unit_values(u, names, max_level) for u in page])
                 count += len(page)
     return count
 

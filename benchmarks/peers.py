@@ -17,6 +17,14 @@ client measured in the same run:
   (`afetch_analytics_table` with default arguments, and with `max_rows` = the
   limit), the Prefect task and the bundled flow (CSV + Parquet written).
 
+For org units also: openhexa-toolbox asked for the 10 fields prefect-dhis2 exports (its
+default asks for 5), the task with `share_host_limit=False` (no Prefect global limit
+leases), and the *Prefect floor* (one empty flow run with one empty task run, what
+Prefect itself costs the task and the flow), with the Prefect methods net of it.
+`--no-flow-heartbeats` turns Prefect's flow heartbeats off: the heartbeat thread is
+joined at the end of each flow run and sleeps in 1 s steps, so with heartbeats on a
+flow run's wall time is rounded up by up to a second.
+
 Client CPU is the child's own CPU time (the server is elsewhere), per 100,000 rows
 and against `orjson.loads` of the same bodies (the ideal's). The machine is shared
 and noisy (2 cores, other jobs), so read the ratios, not the seconds.
@@ -229,13 +237,30 @@ def run_task(base_url: str, work: dict[str, Any], prepared: Any) -> dict[str, An
     return {"rows": wrapper_analytics()}
 
 
+def run_task_unshared(base_url: str, work: dict[str, Any], prepared: Any) -> dict[str, Any]:
+    """The org unit task with `share_host_limit=False`: no Prefect global limit leases."""
+    from prefect import flow
+
+    from prefect_dhis2.org_units import export_org_units
+
+    credentials = _credentials(base_url).model_copy(update={"share_host_limit": False})
+
+    @flow
+    def wrapper() -> int:
+        result = export_org_units(credentials, tempfile.mkdtemp(dir=prepared), geojson=False)
+        return int(result.org_units)
+
+    return {"rows": wrapper()}
+
+
 def run_flow(base_url: str, work: dict[str, Any], prepared: Any) -> dict[str, Any]:
     credentials = _credentials(base_url)
     out = tempfile.mkdtemp(dir=prepared)
     if work["kind"] == "org_units":
         from prefect_dhis2.flows import dhis2_org_units_export
 
-        return {"rows": dhis2_org_units_export(credentials=credentials, output_dir=out).org_units}
+        report = dhis2_org_units_export(credentials=credentials, output_dir=out)
+        return {"rows": report.result.org_units}
     from prefect_dhis2.flows import dhis2_analytics_export
 
     report = dhis2_analytics_export(
@@ -246,6 +271,36 @@ def run_flow(base_url: str, work: dict[str, Any], prepared: Any) -> dict[str, An
         output_dir=out,
     )
     return {"rows": report.table.rows}
+
+
+def run_openhexa_fields(base_url: str, work: dict[str, Any], prepared: Any) -> dict[str, Any]:
+    """`meta.organisation_units()` asking for the fields prefect-dhis2 exports (its
+    default asks for 5 of them, which the server renders in less time)."""
+    import logging
+
+    from openhexa.toolbox.dhis2 import DHIS2
+
+    from prefect_dhis2.org_units import ORG_UNIT_FIELDS
+
+    logging.getLogger("openhexa").setLevel(logging.WARNING)
+    dhis = DHIS2(url=base_url, username=USER[0], password=USER[1])
+    return {"rows": len(dhis.meta.organisation_units(fields=ORG_UNIT_FIELDS))}
+
+
+def run_prefect_floor(base_url: str, work: dict[str, Any], prepared: Any) -> dict[str, Any]:
+    """What Prefect itself costs a task in a flow: one flow run and one task run that
+    do nothing (the task and the bundled flow of the org units are one of each)."""
+    from prefect import flow, task
+
+    @task
+    def nothing() -> int:
+        return 0
+
+    @flow
+    def floor() -> int:
+        return int(nothing())
+
+    return {"rows": floor()}
 
 
 def run_openhexa(base_url: str, work: dict[str, Any], prepared: Any) -> dict[str, Any]:
@@ -269,22 +324,29 @@ def run_openhexa(base_url: str, work: dict[str, Any], prepared: Any) -> dict[str
 METHODS = {
     "ideal": run_ideal,
     "openhexa": run_openhexa,
+    "openhexa_fields": run_openhexa_fields,
     "client": run_client,
     "engine": run_engine,
     "engine_limit": run_engine_limit,
     "task": run_task,
+    "task_unshared": run_task_unshared,
     "flow": run_flow,
+    "floor": run_prefect_floor,
 }
 LABELS = {
     "ideal": "ideal concurrent httpx loop",
     "openhexa": "openhexa-toolbox",
+    "openhexa_fields": "openhexa-toolbox, our 10 fields",
     "client": "prefect-dhis2 async client",
     "engine": "engine, default arguments",
     "engine_limit": "engine, max_rows = limit",
     "task": "Prefect task",
+    "task_unshared": "Prefect task, no host sharing",
     "flow": "bundled flow (files written)",
+    "floor": "Prefect floor: empty flow + task",
 }
-PREFECT_METHODS = ("task", "flow")
+PREFECT_METHODS = ("task", "task_unshared", "flow", "floor")
+ORG_UNIT_ONLY = ("openhexa_fields", "task_unshared", "floor")
 
 
 def child(method: str, base_url: str, work: dict[str, Any], runs: int) -> None:
@@ -303,6 +365,15 @@ def child(method: str, base_url: str, work: dict[str, Any], runs: int) -> None:
         from prefect.testing.utilities import prefect_test_harness
 
         context = prefect_test_harness(server_startup_timeout=180)
+        if not work.get("heartbeats", True):
+            # Prefect's flow heartbeat thread sleeps in 1 s steps and is joined when the
+            # run ends, which rounds every flow run up by up to a second.
+            from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+            harness = context
+            context = contextlib.ExitStack()
+            context.enter_context(harness)
+            context.enter_context(temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}))
     results = []
     with context:
         warm = 1  # imports, connections and the server's caches, for every method alike
@@ -374,6 +445,20 @@ def table(title: str, results: dict[str, dict[str, Any]], orjson_s: float | None
         )
 
 
+def net_of_floor(results: dict[str, dict[str, Any]]) -> None:
+    """The Prefect methods with Prefect's own cost of one flow run and one task run
+    (the floor, measured in the same run) taken off: what prefect-dhis2 adds."""
+    ideal = results.get("ideal", {}).get("wall_s")
+    floor = results.get("floor", {}).get("wall_s")
+    if not ideal or floor is None:
+        return
+    print(f"  net of the Prefect floor ({floor:.2f} s): (wall - floor) / ideal")
+    for method in ("task", "task_unshared", "flow"):
+        wall = results.get(method, {}).get("wall_s")
+        if wall is not None:
+            print(f"    {LABELS[method]:30} {(wall - floor) / ideal:8.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -381,6 +466,11 @@ def main() -> None:
     parser.add_argument("--only", choices=["analytics", "org_units"])
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--quick", action="store_true", help="the small workloads only")
+    parser.add_argument(
+        "--no-flow-heartbeats",
+        action="store_true",
+        help="turn Prefect's flow run heartbeats off (each flow run then ends up to 1 s sooner)",
+    )
     args = parser.parse_args()
 
     from prefect_dhis2.testing import CostModel, EmulatorProcess
@@ -390,6 +480,8 @@ def main() -> None:
     print(f"Emulator in its own process: {cost}; keyAnalyticsMaxLimit {args.limit:,}")
     print(f"Medians of {args.runs} runs per method, each method in a fresh process.")
     print("Shared, noisy 2-core machine: compare the ratios, not the seconds.")
+    if args.no_flow_heartbeats:
+        print("Prefect flow run heartbeats off (PREFECT_FLOWS_HEARTBEAT_FREQUENCY=None).")
     workloads: list[tuple[str, int, dict[str, Any]]] = []
     if args.only in (None, "analytics"):
         workloads += [
@@ -403,7 +495,7 @@ def main() -> None:
         workloads = [w for w in workloads if w[1] <= 6_017]
     for title, units, extra in workloads:
         kind = "org_units" if title.startswith("org units") else "analytics"
-        work = {"kind": kind, "limit": args.limit}
+        work = {"kind": kind, "limit": args.limit, "heartbeats": not args.no_flow_heartbeats}
         if kind == "analytics":
             work["data_items"] = DATA_ELEMENTS[: extra["n_dx"]]
         with EmulatorProcess(
@@ -413,6 +505,7 @@ def main() -> None:
             max_analytics_rows=args.limit,
         ) as dhis2:
             chosen = [m for m in methods if kind == "analytics" or not m.startswith("engine")]
+            chosen = [m for m in chosen if kind == "org_units" or m not in ORG_UNIT_ONLY]
             results = {m: measure(m, dhis2.base_url, work, args.runs) for m in chosen}
         rows = results.get("ideal", {}).get("rows", 0)
         table(
@@ -420,6 +513,8 @@ def main() -> None:
             results,
             results.get("ideal", {}).get("orjson_cpu_s"),
         )
+        if kind == "org_units":
+            net_of_floor(results)
 
 
 if __name__ == "__main__":

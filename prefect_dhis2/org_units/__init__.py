@@ -9,6 +9,8 @@ The engine needs no Prefect and takes a live client:
 - `geometry`: GeoJSON features and the `OrgUnitGeometryExtract` of a selection.
 - `export`: the streaming export to CSV/Parquet/GeoJSON in constant memory
   (`aexport_org_units`, `OrgUnitExportResult`).
+- `tables`: the writers the export feeds one tuple of cells per unit
+  (`org_unit_values`), writing the bytes of the `prefect_dhis2.writers` classes.
 - `report`: markdown for the artifacts.
 
 `tasks` holds the Prefect tasks, which take the `Dhis2Credentials` block.

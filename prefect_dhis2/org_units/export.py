@@ -14,7 +14,6 @@ Examples:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,18 +25,13 @@ from prefect_dhis2.org_units.geometry import org_unit_feature
 from prefect_dhis2.org_units.hierarchy import (
     ORG_UNIT_FIELDS,
     afetch_org_unit_levels,
-    flatten_org_unit,
     level_names,
     org_unit_columns,
     org_unit_filters,
+    org_unit_values,
 )
-from prefect_dhis2.writers import (
-    GeoJsonWriter,
-    TableWriter,
-    abort_all,
-    close_all,
-    open_table_writer,
-)
+from prefect_dhis2.org_units.tables import FeatureWriter, ValuesWriter, open_values_writer
+from prefect_dhis2.writers import abort_all, close_all
 
 if TYPE_CHECKING:
     from prefect_dhis2.client import AsyncDhis2Client
@@ -95,9 +89,10 @@ async def aexport_org_units(
 ) -> OrgUnitExportResult:
     """Stream every org unit to flat tables (and GeoJSON) in constant memory.
 
-    Pages are fetched concurrently and written batch by batch as they arrive;
-    the only thing held in memory is the names of the units that have children
-    (needed for the `level_N_name` columns). Files are written under temporary
+    The levels and the ancestor names are read first; then the pages are fetched
+    concurrently and written batch by batch as they arrive, each unit flattened once
+    into a tuple of cells. The only thing held in memory is the names
+    of the units that have children (needed for the `level_N_name` columns). Files are written under temporary
     names and renamed only when complete; on failure none is left behind.
 
     Args:
@@ -116,55 +111,48 @@ async def aexport_org_units(
     table_formats = check_table_formats(formats)
     filters = org_unit_filters(level, root)
     log = logger or _log
-    names_by_level = level_names(await afetch_org_unit_levels(client))
-    max_level = max(names_by_level or {1: ""})
-    # Pass 1: names of every unit that can be an ancestor (small: no leaves
-    # of the deepest level). It runs while pass 2's first pages are fetched;
-    # rows are flattened only once the names are complete.
+    # The ancestor names (small: no leaves of the deepest level) are read before
+    # the units. Read side by side, the units' pages run ahead of them (the host
+    # budget serves requests in order), fill the look-ahead window and wait for
+    # the names with the server idle.
+    levels = level_names(await afetch_org_unit_levels(client))
+    max_level = max(levels or {1: ""})
     names: dict[str, str] = {}
-
-    async def load_names() -> None:
-        async for page in client.iter_metadata(
-            "organisationUnits", fields="id,name", filters=[f"level:lt:{max_level}"]
-        ):
-            names.update((str(u["id"]), str(u.get("name") or "")) for u in page)
-        log.info("Loaded %d ancestor names", len(names))
-
-    names_loaded = asyncio.ensure_future(load_names())
-    columns = org_unit_columns(max_level)
+    async for page in client.iter_metadata(
+        "organisationUnits", fields="id,name", filters=[f"level:lt:{max_level}"]
+    ):
+        names.update((str(u["id"]), str(u.get("name") or "")) for u in page)
+    log.info("Loaded %d ancestor names", len(names))
     files = {f"org_units_{fmt}": str(output_dir / f"org_units.{fmt}") for fmt in table_formats}
     if geojson:
         files["org_units_geojson"] = str(output_dir / "org_units.geojson")
-    writers: list[TableWriter] = []
-    geo: GeoJsonWriter | None = None
+    writers: list[ValuesWriter] = []
+    geo: FeatureWriter | None = None
     count = with_geometry = 0
     try:
+        columns = org_unit_columns(max_level)
         for fmt in table_formats:
-            writers.append(open_table_writer(output_dir / f"org_units.{fmt}", columns))
-        geo = GeoJsonWriter(output_dir / "org_units.geojson") if geojson else None
+            writers.append(open_values_writer(output_dir / f"org_units.{fmt}", columns))
+        geo = FeatureWriter(output_dir / "org_units.geojson") if geojson else None
         async for page in client.iter_metadata(
             "organisationUnits", fields=ORG_UNIT_FIELDS, filters=filters
         ):
-            if not names_loaded.done():
-                await names_loaded
-            rows = [flatten_org_unit(u, names, max_level) for u in page]
+            rows = [org_unit_values(u, names, max_level) for u in page]
             for writer in writers:
-                writer.write_batch(rows)
+                writer.write_values(rows)
             features = [f for f in map(org_unit_feature, page) if f is not None]
             if geo is not None:
                 geo.write_features(features)
             count += len(rows)
             with_geometry += len(features)
-        await names_loaded  # an empty selection still surfaces pass 1 errors
     except BaseException:
-        names_loaded.cancel()
         abort_all([*writers, geo])
         raise
     close_all([*writers, geo])  # one failing close aborts the others
     log.info("Wrote %d org units (%d with geometry)", count, with_geometry)
     return OrgUnitExportResult(
         org_units=count,
-        levels=names_by_level,
+        levels=levels,
         with_geometry=with_geometry,
         without_geometry=count - with_geometry,
         files=files,

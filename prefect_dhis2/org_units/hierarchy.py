@@ -17,6 +17,7 @@ Examples:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -34,8 +35,10 @@ __all__ = [
     "flatten_org_unit",
     "flatten_org_units_rows",
     "level_names",
+    "org_unit_column_names",
     "org_unit_columns",
     "org_unit_filters",
+    "org_unit_values",
 ]
 
 ORG_UNIT_FIELDS = "id,name,shortName,code,level,path,parent[id],openingDate,closedDate,geometry"
@@ -81,8 +84,68 @@ def org_unit_columns(max_level: int) -> list[Column]:
     return columns
 
 
-def _date(value: Any) -> str | None:
-    return str(value)[:10] if value else None
+@functools.lru_cache(maxsize=32)
+def org_unit_column_names(max_level: int) -> tuple[str, ...]:
+    """The names of `org_unit_columns(max_level)`, in order (cached).
+
+    Examples:
+        >>> org_unit_column_names(1)[-2:]
+        ('level_1_id', 'level_1_name')
+    """
+    return tuple(c.name for c in org_unit_columns(max_level))
+
+
+def org_unit_values(
+    unit: Mapping[str, Any], names: Mapping[str, str], max_level: int
+) -> tuple[Any, ...]:
+    """The cells of `flatten_org_unit`, as a tuple in `org_unit_columns(max_level)` order.
+
+    This is what the export writes: no dict per row, one pass over the unit.
+
+    Examples:
+        >>> org_unit_values({"id": "ImspTQPwCqd", "name": "Sierra Leone", "level": 1,
+        ...                  "path": "/ImspTQPwCqd"}, {}, 1)[-2:]
+        ('ImspTQPwCqd', 'Sierra Leone')
+    """
+    get = unit.get
+    path_ids = [p for p in str(get("path") or "").split("/") if p]
+    depth = len(path_ids)
+    parent = get("parent")
+    parent_id = parent.get("id") if isinstance(parent, dict | Mapping) else None
+    if parent_id is None and depth >= 2:
+        parent_id = path_ids[-2]
+    geometry = get("geometry")
+    geometry_type = longitude = latitude = None
+    if isinstance(geometry, dict | Mapping):
+        geometry_type = geometry.get("type")
+        if geometry_type == "Point":
+            coordinates = geometry.get("coordinates")
+            if isinstance(coordinates, list) and len(coordinates) >= 2:
+                longitude, latitude = float(coordinates[0]), float(coordinates[1])
+    own_id = get("id")
+    own_name = get("name")
+    opening = get("openingDate")
+    closed = get("closedDate")
+    cells: list[Any] = [
+        own_id,
+        own_name,
+        get("shortName"),
+        get("code"),
+        get("level", depth or None),
+        parent_id,
+        depth,
+        str(opening)[:10] if opening else None,
+        str(closed)[:10] if closed else None,
+        geometry_type,
+        longitude,
+        latitude,
+    ]
+    for ancestor in path_ids[:max_level]:
+        cells.append(ancestor)
+        cells.append(own_name if ancestor == own_id else names.get(ancestor))
+    if depth < max_level:
+        cells.extend((None, None) * (max_level - depth))
+    return tuple(cells)
 
 
 def flatten_org_unit(
@@ -105,43 +168,8 @@ def flatten_org_unit(
         >>> row["level_2_name"], row["parent_id"], row["path_depth"], row["longitude"]
         ('Bo', 'O6uvpzGd5pu', 3, -11.4)
     """
-    path_ids = [p for p in str(unit.get("path") or "").split("/") if p]
-    parent = unit.get("parent")
-    parent_id = parent.get("id") if isinstance(parent, Mapping) else None
-    if parent_id is None and len(path_ids) >= 2:
-        parent_id = path_ids[-2]
-    geometry = unit.get("geometry")
-    geometry_type = geometry.get("type") if isinstance(geometry, Mapping) else None
-    longitude = latitude = None
-    if geometry_type == "Point":
-        coordinates = geometry.get("coordinates") if isinstance(geometry, Mapping) else None
-        if isinstance(coordinates, list) and len(coordinates) >= 2:
-            longitude, latitude = float(coordinates[0]), float(coordinates[1])
-    row: dict[str, Any] = {
-        "id": unit.get("id"),
-        "name": unit.get("name"),
-        "short_name": unit.get("shortName"),
-        "code": unit.get("code"),
-        "level": unit.get("level", len(path_ids) or None),
-        "parent_id": parent_id,
-        "path_depth": len(path_ids),
-        "opening_date": _date(unit.get("openingDate")),
-        "closed_date": _date(unit.get("closedDate")),
-        "geometry_type": geometry_type,
-        "longitude": longitude,
-        "latitude": latitude,
-    }
-    own_id = unit.get("id")
-    for level in range(1, max_level + 1):
-        ancestor = path_ids[level - 1] if level <= len(path_ids) else None
-        row[f"level_{level}_id"] = ancestor
-        if ancestor is None:
-            row[f"level_{level}_name"] = None
-        elif ancestor == own_id:
-            row[f"level_{level}_name"] = unit.get("name")
-        else:
-            row[f"level_{level}_name"] = names.get(ancestor)
-    return row
+    cells = org_unit_values(unit, names, max_level)
+    return dict(zip(org_unit_column_names(max_level), cells, strict=True))
 
 
 def flatten_org_units_rows(
