@@ -104,18 +104,6 @@ def host_slot(name: str | None) -> SlotFactory | None:
     return None
 
 
-def _prefect_client() -> SyncPrefectClient:
-    """A new sync Prefect client for the keeper thread.
-
-    The keeper runs in a copy of the context of the run that started it, whose cached
-    client is closed when that task run ends; asking for other `httpx_settings` than
-    the cached client's makes `get_client` build a fresh one.
-    """
-    from prefect.client.orchestration import get_client
-
-    return get_client(sync_client=True, httpx_settings={})
-
-
 class GlobalLimitSlots:
     """Slots of a Prefect global concurrency limit, as leases (a `SharedSlots`).
 
@@ -139,6 +127,33 @@ class GlobalLimitSlots:
         self._limit = limit
         self._lease_s = lease_s
         self._ensured = False
+        self._local = threading.local()
+
+    def _client(self) -> SyncPrefectClient:
+        """The calling thread's Prefect client, opened on first use and kept until `close`.
+
+        The keeper thread makes every call, and a new client costs tens of
+        milliseconds of CPU, so one serves the keeper's whole life. It is its own
+        client, not the run's cached one, which is closed when that run ends while
+        the keeper may still have leases to give back (other `httpx_settings` than
+        the cached client's make `get_client` build a fresh one).
+        """
+        client: SyncPrefectClient | None = getattr(self._local, "client", None)
+        if client is None:
+            from prefect.client.orchestration import get_client
+
+            client = get_client(sync_client=True, httpx_settings={})
+            client.__enter__()
+            self._local.client = client
+        return client
+
+    def close(self) -> None:
+        """Close the calling thread's Prefect client (the keeper is done with the slots)."""
+        client: SyncPrefectClient | None = getattr(self._local, "client", None)
+        if client is not None:
+            self._local.client = None
+            with suppress(Exception):
+                client.__exit__(None, None, None)
 
     def __repr__(self) -> str:
         return f"GlobalLimitSlots({self._name!r})"
@@ -170,33 +185,33 @@ class GlobalLimitSlots:
 
     def acquire(self) -> UUID | Busy | None:
         """One attempt at a slot: its lease id, `Busy` (with the server's `Retry-After`)."""
-        with _prefect_client() as client:
-            self._ensure(client)
-            try:
-                response = client.increment_concurrency_slots_with_lease(
-                    names=[self._name], slots=1, mode="concurrency", lease_duration=self._lease_s
-                )
-            except httpx.HTTPStatusError as exc:
-                if exc.response.status_code != httpx.codes.LOCKED:
-                    raise
-                retry_after = float(exc.response.headers.get("Retry-After") or 1.0)
-                return Busy(min(max(retry_after, 0.1), _MAX_POLL_S))
-            data = response.json()
-            if not data.get("limits"):  # deleted since: nothing to share
-                with suppress(Exception):
-                    client.release_concurrency_slots_with_lease(UUID(str(data["lease_id"])))
-                return None
-            return UUID(str(data["lease_id"]))
+        client = self._client()
+        self._ensure(client)
+        try:
+            response = client.increment_concurrency_slots_with_lease(
+                names=[self._name], slots=1, mode="concurrency", lease_duration=self._lease_s
+            )
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code != httpx.codes.LOCKED:
+                raise
+            retry_after = float(exc.response.headers.get("Retry-After") or 1.0)
+            return Busy(min(max(retry_after, 0.1), _MAX_POLL_S))
+        data = response.json()
+        if not data.get("limits"):  # deleted since: nothing to share
+            with suppress(Exception):
+                client.release_concurrency_slots_with_lease(UUID(str(data["lease_id"])))
+            return None
+        return UUID(str(data["lease_id"]))
 
     def release(self, lease: object) -> None:
         """Give the slot of `lease` back."""
-        with _prefect_client() as client:
-            client.release_concurrency_slots_with_lease(lease_id=UUID(str(lease)))
+        self._client().release_concurrency_slots_with_lease(lease_id=UUID(str(lease)))
 
     def renew(self, lease: object) -> None:
         """Extend `lease` by `lease_s`."""
-        with _prefect_client() as client:
-            client.renew_concurrency_lease(lease_id=UUID(str(lease)), lease_duration=self._lease_s)
+        self._client().renew_concurrency_lease(
+            lease_id=UUID(str(lease)), lease_duration=self._lease_s
+        )
 
 
 _SLOTS: dict[tuple[str, int], GlobalLimitSlots] = {}

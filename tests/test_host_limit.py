@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from uuid import UUID
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
@@ -98,3 +99,31 @@ def test_flow_runs_in_two_processes_keep_to_one_budget(
 def test_queue_workers_hold_no_slot_of_their_own():
     """Requests hold the budget: a worker's own slot would count them twice."""
     assert host_slot("dhis2-dhis2-example-org") is None
+
+
+def test_the_keeper_opens_one_prefect_client_for_all_its_lease_calls(prefect_server, monkeypatch):
+    import prefect.client.orchestration as orchestration
+
+    from prefect_dhis2.host_limit import GlobalLimitSlots
+
+    opened: list[object] = []
+    real_get_client = orchestration.get_client
+
+    def counting_get_client(*args: object, **kwargs: object) -> object:
+        client = real_get_client(*args, **kwargs)  # type: ignore[call-overload]
+        opened.append(client)
+        return client
+
+    monkeypatch.setattr(orchestration, "get_client", counting_get_client)
+    slots = GlobalLimitSlots("dhis2-one-client-test", limit=2)
+    leases = [slots.acquire(), slots.acquire()]
+    assert all(isinstance(lease, UUID) for lease in leases)
+    for lease in leases:
+        slots.renew(lease)
+        slots.release(lease)
+    assert len(opened) == 1  # a new Prefect client costs tens of ms of CPU per call
+    slots.close()
+    assert opened[0]._closed  # type: ignore[attr-defined]
+    assert isinstance(slots.acquire(), UUID)  # a later call opens a fresh one
+    assert len(opened) == 2
+    slots.close()

@@ -92,6 +92,9 @@ class SharedSlots(Protocol):
     def renew(self, lease: object) -> None:
         """Extend a lease by `lease_s`."""
 
+    def close(self) -> None:
+        """The calling thread is done with the slots: free what the calls above opened."""
+
 
 @dataclass(eq=False)
 class _Waiter:
@@ -351,6 +354,10 @@ class HostBudget:
                     pool.slots.release(lease.token)
                 except Exception as exc:  # noqa: BLE001 - it expires on its own
                     _log.debug("Could not give back a lease of %r: %s", pool.slots.name, exc)
+            try:
+                pool.slots.close()
+            except Exception as exc:  # noqa: BLE001 - nothing left to hold
+                _log.debug("Could not close the shared budget %r: %s", pool.slots.name, exc)
 
     def _keep_step(self, pool: _Pool) -> bool:
         give_back: _Lease | None

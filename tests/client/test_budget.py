@@ -32,6 +32,7 @@ class CountingSlots:
         self.fail = fail
         self.held = 0
         self.acquired = 0
+        self.closed = 0
         self._lock = threading.Condition()
 
     def acquire(self) -> object:
@@ -51,6 +52,9 @@ class CountingSlots:
 
     def renew(self, lease: object) -> None:
         pass
+
+    def close(self) -> None:
+        self.closed += 1
 
 
 @pytest.fixture
@@ -119,6 +123,7 @@ def test_requests_hold_leases_of_a_shared_budget_and_give_them_back(slow_emulato
     assert slow_emulator.state.stats.max_open_requests == 1
     assert slots.acquired == 1
     wait_for(lambda: slots.held == 0)  # closing the last client gave the lease back
+    wait_for(lambda: slots.closed == 1)  # and the keeper closed what it opened
 
 
 def test_an_unreachable_shared_budget_falls_back_to_the_process_budget(slow_emulator, caplog):
