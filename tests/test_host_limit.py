@@ -102,7 +102,7 @@ def test_queue_workers_hold_no_slot_of_their_own():
 
 
 def test_the_keeper_opens_one_prefect_client_for_all_its_lease_calls(prefect_server, monkeypatch):
-    import prefect.client.orchestration as orchestration
+    from prefect.client import orchestration
 
     from prefect_dhis2.host_limit import GlobalLimitSlots
 
