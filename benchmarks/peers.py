@@ -15,7 +15,10 @@ client measured in the same run:
   and `meta.organisation_units()`; needs the `bench` extra;
 - **prefect-dhis2**: the async client in the ideal's loop, the engine
   (`afetch_analytics_table` with default arguments, and with `max_rows` = the
-  limit), the Prefect task and the bundled flow (CSV + Parquet written).
+  limit), the Prefect task and the bundled flow (CSV + Parquet written);
+- **(empty Prefect flow + task)**: the fixed cost of any Prefect run in the same
+  test harness (flow and task runs, states, the flow's heartbeat thread), the
+  floor under the task and the flow.
 
 Client CPU is the child's own CPU time (the server is elsewhere), per 100,000 rows
 and against `orjson.loads` of the same bodies (the ideal's). The machine is shared
@@ -248,6 +251,21 @@ def run_flow(base_url: str, work: dict[str, Any], prepared: Any) -> dict[str, An
     return {"rows": report.table.rows}
 
 
+def run_prefect_floor(base_url: str, work: dict[str, Any], prepared: Any) -> dict[str, Any]:
+    """An empty flow with one empty task: what any Prefect run costs here, whatever it does."""
+    from prefect import flow, task
+
+    @task
+    def nothing() -> int:
+        return 0
+
+    @flow
+    def empty() -> int:
+        return int(nothing())
+
+    return {"rows": empty()}
+
+
 def run_openhexa(base_url: str, work: dict[str, Any], prepared: Any) -> dict[str, Any]:
     import logging
 
@@ -274,6 +292,7 @@ METHODS = {
     "engine_limit": run_engine_limit,
     "task": run_task,
     "flow": run_flow,
+    "prefect_floor": run_prefect_floor,
 }
 LABELS = {
     "ideal": "ideal concurrent httpx loop",
@@ -283,8 +302,9 @@ LABELS = {
     "engine_limit": "engine, max_rows = limit",
     "task": "Prefect task",
     "flow": "bundled flow (files written)",
+    "prefect_floor": "(empty Prefect flow + task)",
 }
-PREFECT_METHODS = ("task", "flow")
+PREFECT_METHODS = ("task", "flow", "prefect_floor")
 
 
 def child(method: str, base_url: str, work: dict[str, Any], runs: int) -> None:
@@ -360,7 +380,7 @@ def table(title: str, results: dict[str, dict[str, Any]], orjson_s: float | None
         if "wall_s" not in r:
             print(f"  {LABELS[method]:32} failed: {r.get('error')}")
             continue
-        per_100k = r["cpu_s"] / max(r["rows"], 1) * 100_000
+        per_100k = f"{r['cpu_s'] / r['rows'] * 100_000:9.2f}" if r["rows"] else f"{'':9}"
         vs_orjson = f"{r['cpu_s'] / orjson_s:9.2f}" if orjson_s else f"{'':9}"
         ratio = f"{r['wall_s'] / ideal:8.2f}" if ideal else f"{'':8}"
         note = ""
@@ -370,7 +390,7 @@ def table(title: str, results: dict[str, dict[str, Any]], orjson_s: float | None
             note = f"  ({r['error'][:60]})"
         print(
             f"  {LABELS[method]:32} {r['wall_s']:8.2f} {ratio} {r['rows']:9,} "
-            f"{r['cpu_s']:7.2f} {per_100k:9.2f} {vs_orjson} {r['peak_rss_mb']:8.0f}{note}"
+            f"{r['cpu_s']:7.2f} {per_100k} {vs_orjson} {r['peak_rss_mb']:8.0f}{note}"
         )
 
 
@@ -412,7 +432,11 @@ def main() -> None:
             relative_period_date=REFERENCE_DATE,
             max_analytics_rows=args.limit,
         ) as dhis2:
-            chosen = [m for m in methods if kind == "analytics" or not m.startswith("engine")]
+            chosen = [
+                m
+                for m in methods
+                if kind == "analytics" or not m.startswith(("engine", "prefect_floor"))
+            ]
             results = {m: measure(m, dhis2.base_url, work, args.runs) for m in chosen}
         rows = results.get("ideal", {}).get("rows", 0)
         table(
