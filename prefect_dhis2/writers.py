@@ -430,8 +430,8 @@ class ArrowTableWriter(_AtomicFile):
     gives the same bytes whether it is written at once or streamed in
     pieces. CSV is UTF-8 with a header row, strings quoted,
     nulls empty and numbers as Arrow prints them (`12`, `0.5`); Parquet is
-    zstd-compressed, with row groups of at least `row_group_rows` rows (small
-    tables are buffered and joined). Both writers run in C++ and release the
+    zstd-compressed, in row groups of exactly `row_group_rows` rows (the last
+    one smaller) however the rows came in. Both writers run in C++ and release the
     GIL, so a stream can write in a worker thread while the event loop fetches.
 
     Args:
@@ -511,7 +511,12 @@ class ArrowTableWriter(_AtomicFile):
         if self._pending_rows >= self.row_group_rows:
             self._flush()
 
-    def _flush(self) -> None:
+    def _flush(self, *, final: bool = False) -> None:
+        """Write whole row groups of `row_group_rows` (and, when `final`, the rest).
+
+        Row groups never depend on how the rows were chunked on the way in, so the
+        same table gives the same file streamed or written at once.
+        """
         if not self._pending:
             return
         import pyarrow as pa
@@ -520,15 +525,20 @@ class ArrowTableWriter(_AtomicFile):
             pa.Table.from_batches([t]) if isinstance(t, pa.RecordBatch) else t
             for t in self._pending
         ]
-        self._writer.write_table(
-            pa.concat_tables(tables).combine_chunks(), row_group_size=self._pending_rows
-        )
-        self._pending = []
-        self._pending_rows = 0
+        pending = pa.concat_tables(tables)
+        size = self.row_group_rows
+        start = 0
+        while pending.num_rows - start >= size or (final and start < pending.num_rows):
+            group = pending.slice(start, size).combine_chunks()
+            self._writer.write_table(group, row_group_size=group.num_rows)
+            start += group.num_rows
+        rest = pending.slice(start)
+        self._pending = [rest] if rest.num_rows else []
+        self._pending_rows = rest.num_rows
 
     def _finish(self) -> None:
         if self.format == "parquet":
-            self._flush()
+            self._flush(final=True)
         self._writer.close()
 
     def _discard(self) -> None:

@@ -52,3 +52,28 @@ def test_an_empty_extract_writes_headers_only(tmp_path):
     files = write_analytics_table(extract, tmp_path, ["csv", "parquet"])
     assert Path(files["analytics_csv"]).read_text().splitlines() == ['"dx","dx_name","value"']
     assert pq.read_table(files["analytics_parquet"]).column_names == ["dx", "dx_name", "value"]
+
+
+def test_the_bytes_do_not_depend_on_how_the_rows_were_chunked(tmp_path):
+    import pyarrow as pa
+
+    from prefect_dhis2.writers import ArrowTableWriter
+
+    table = pa.table(
+        {"ou": [f"ou{i:03d}" for i in range(10)], "value": [float(i) for i in range(10)]}
+    )
+    outputs = {}
+    for name, pieces in (
+        ("whole", [table]),
+        ("pieces", [table.slice(0, 1), table.slice(1, 6), table.slice(7)]),
+    ):
+        for fmt in ("csv", "parquet"):
+            path = tmp_path / name / f"t.{fmt}"
+            with ArrowTableWriter(path, table.schema, row_group_rows=4) as writer:
+                for piece in pieces:
+                    writer.write(piece)
+            outputs[name, fmt] = path.read_bytes()
+    for fmt in ("csv", "parquet"):
+        assert outputs["whole", fmt] == outputs["pieces", fmt]
+    groups = pq.ParquetFile(tmp_path / "pieces" / "t.parquet").metadata
+    assert [groups.row_group(i).num_rows for i in range(groups.num_row_groups)] == [4, 4, 2]
