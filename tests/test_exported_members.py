@@ -65,7 +65,7 @@ FACES: dict[str, str] = {
         AnalyticsExtract AnalyticsExtractSummary AnalyticsExtractionError AnalyticsQuery
         AnalyticsShard AnalyticsTableSummary DEFAULT_MAX_ROWS ShardFailure
         afetch_analytics_table aiter_analytics_shards export_analytics_table
-        fetch_analytics_table tidy_columns tidy_rows write_analytics_table
+        fetch_analytics_table tidy_columns write_analytics_table
     """,
     "prefect_dhis2.data_values": """
         ChunkFailure DataValueConflict DataValuesExtract DataValuesImportError
@@ -103,9 +103,9 @@ FACES: dict[str, str] = {
         abuild_star_schema build_star_schema export_star_schema_parquet
     """,
     "prefect_dhis2.writers": """
-        Column ColumnType CsvTableWriter GeoJsonWriter ParquetTableWriter TableFormat
-        TableWriter abort_all close_all default_table_formats ensure_writable_dir extend_bbox
-        open_table_writer resolve_output_dir resolve_table_formats write_table
+        ArrowTableWriter Column ColumnType CsvTableWriter GeoJsonWriter ParquetTableWriter
+        TableFormat TableWriter abort_all close_all default_table_formats ensure_writable_dir
+        extend_bbox open_table_writer resolve_output_dir resolve_table_formats write_table
     """,
     "prefect_dhis2.runtime": """
         Dhis2FlowReport Stopwatch artifact_key retry_transient_failures run_engine run_logger

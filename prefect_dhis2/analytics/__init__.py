@@ -13,7 +13,7 @@ Python over an `AsyncDhis2Client` and needs no Prefect server:
   shard while the rest run) and `afetch_analytics_table` over it (one merged
   `AnalyticsExtract`), `ShardFailure`, `AnalyticsExtractionError`, the
   `ShardCache` protocol and the cache keys.
-- `tidy.py`: grid rows as typed tidy records and columns.
+- `tidy.py`: grid rows as a typed tidy Arrow table (or records), and its columns.
 - `tables.py`: an extraction streamed to CSV/Parquet while its shards arrive
   (`aexport_analytics_table`), an extract written as a table, and its summary.
 - `tasks.py` (Prefect): the tasks `fetch_analytics_table` (takes a `Dhis2Credentials`
@@ -48,7 +48,7 @@ from prefect_dhis2.analytics.extract import (
 from prefect_dhis2.analytics.query import AnalyticsQuery
 from prefect_dhis2.analytics.tables import AnalyticsTableSummary, write_analytics_table
 from prefect_dhis2.analytics.tasks import export_analytics_table, fetch_analytics_table
-from prefect_dhis2.analytics.tidy import tidy_columns, tidy_rows
+from prefect_dhis2.analytics.tidy import tidy_columns
 from prefect_dhis2.client import AsyncDhis2Client as _AsyncDhis2Client
 
 __all__ = [
@@ -65,7 +65,6 @@ __all__ = [
     "export_analytics_table",
     "fetch_analytics_table",
     "tidy_columns",
-    "tidy_rows",
     "write_analytics_table",
 ]
 
@@ -94,6 +93,8 @@ _moved = _deprecated_names(
         "analytics_freshness": "prefect_dhis2.analytics.extract",
         "MIN_SHARD_ROWS": "prefect_dhis2.analytics.extract",
         "SPLIT_ERROR_CODES": "prefect_dhis2.analytics.extract",
+        # Records row by row: superseded by `to_arrow()` and the one Arrow write path.
+        "tidy_rows": "prefect_dhis2.analytics.tidy",
     },
 )
 

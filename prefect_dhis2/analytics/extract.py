@@ -20,6 +20,8 @@ open `AsyncDhis2Client` and yields each finished shard while the others run;
    units, `co` as its option combos). Timeouts and 414s split a shard in two.
    Transient failures get later passes; permanent ones (403, other E7xxx) are
    recorded. Only a single (dx, ou, pe, co) cell over the limit fails for size.
+   While the limit is unknown, the first requests (one per worker) are cut to
+   `SCOUT_ROWS`, so that a lowered limit is learned after little server work.
 5. Shards partition the rows, so nothing is deduplicated: each planned shard's
    rows are sorted by the natural key and shards come in plan order, so the
    result is the same, row for row and in order, on every run.
@@ -91,6 +93,7 @@ __all__ = [
     "DEFAULT_RETRY_PASSES",
     "MIN_SHARD_ROWS",
     "PROGRESS_LOG_STEP",
+    "SCOUT_ROWS",
     "SPLIT_ERROR_CODES",
     "AnalyticsExtract",
     "AnalyticsExtractSummary",
@@ -115,6 +118,9 @@ DEFAULT_MAX_ROWS = 50_000
 
 MIN_SHARD_ROWS = 2_000
 """Requests are not cut below this many rows just to keep workers busy."""
+
+SCOUT_ROWS = MIN_SHARD_ROWS
+"""Rows per request of the first requests, sent while the server's row limit is unknown."""
 
 SPLIT_ERROR_CODES = frozenset({"E7128", "E7131", "E7136"})
 """Analytics errors answered by splitting the shard: over the row limit, query timed out."""
@@ -443,9 +449,14 @@ def _sort_rows(headers: Sequence[str], rows: list[list[str]]) -> None:
     """Sort rows in place by their dimension cells (the natural key of a grid)."""
     dims = [i for i, name in enumerate(headers) if name not in _VALUE_HEADERS]
     if dims == list(range(len(dims))):
-        # Dimensions first (DHIS2's own column order): whole rows compare by the key,
-        # since the key is unique and comes first.
-        rows.sort()
+        # Dimensions first (DHIS2's own column order): whole rows order by the key,
+        # since the key is unique and comes first. Joined with NUL (below every
+        # character of a UID or period), a row is one string that sorts like the
+        # list of its cells, and string comparison is several times cheaper.
+        try:
+            rows.sort(key="\x00".join)
+        except TypeError:  # a cell that is not a string (not DHIS2's grid)
+            rows.sort()
     elif dims:
         rows.sort(key=operator.itemgetter(*dims) if len(dims) > 1 else operator.itemgetter(dims[0]))
 
@@ -539,6 +550,7 @@ class AnalyticsShardStream:
         self._split = 0
         self._probes = 0
         self._logged_step = -1
+        self._scouts_left = 0
         self._started = time.perf_counter()
         self._duration: float | None = None
         self._finished = False
@@ -601,6 +613,8 @@ class AnalyticsShardStream:
     async def _drive(self) -> None:
         try:
             await self._plan()
+            if self.max_rows > SCOUT_ROWS:
+                self._scouts_left = self.client.settings.max_concurrency
             for planned in self._planned:
                 await self._add(planned)
             while True:
@@ -716,7 +730,35 @@ class AnalyticsShardStream:
                 planned.pending = 0
                 await self._complete(planned)
                 return
-        self._queue.add((planned, planned.shard))
+        pieces = [planned.shard]
+        if self._scouts_left > 0 and planned.shard.estimated_rows > SCOUT_ROWS:
+            pieces = self._scout_pieces(planned.shard)
+            self._scouts_left -= len(pieces)
+        planned.pending = len(pieces)
+        for piece in pieces:
+            self._queue.add((planned, piece))
+
+    def _scout_pieces(self, shard: Shard) -> list[Shard]:
+        """The first requests, cut to `SCOUT_ROWS`: a refusal for size comes back quickly.
+
+        While the server's row limit is unknown, the first shards sent are small,
+        so that a server with a lowered `keyAnalyticsMaxLimit` refuses them after
+        little work and every shard after them is planned to the limit it names;
+        on a server that accepts them they are just the first rows.
+        """
+        try:
+            pieces = fit_shard(
+                shard,
+                self.plan_query,
+                max_rows=SCOUT_ROWS,
+                max_url_length=self.max_url_length,
+                base_url=self.client.base_url,
+                resolved=self.resolved,
+            )
+        except ShardTooLargeError:
+            return [shard]
+        # A shard planned far larger (an explicit max_rows) is not worth many small requests.
+        return pieces if len(pieces) <= 4 * self.client.settings.max_concurrency else [shard]
 
     async def _fetch(self, item: tuple[_Planned, Shard]) -> None:
         planned, piece = item
@@ -997,7 +1039,9 @@ def aiter_analytics_shards(
        fit, along any axis with more than one item (a level or group is listed
        as its org units, `co` as its option combos). Timeouts and 414s split
        the shard in two. Only a single (dx, ou, pe, co) cell over the limit
-       fails, with an error that says so.
+       fails, with an error that says so. While the limit is unknown, the
+       first requests (one per worker) are cut to `SCOUT_ROWS` rows, so a
+       lowered limit is learned after little server work.
     5. Transient failures (5xx, 429, connection errors after the client's own
        retries) are queued for up to `retry_passes` later passes, after
        `retry_delay_s`, doubling; permanent ones (403, other E7xxx) are

@@ -5,9 +5,9 @@ its shards arrive (no table held in memory, no row turned into a record), and
 records in a small manifest which answer the files hold, so an unchanged re-run
 sends no analytics request.
 
-`write_analytics_table` writes the tidy records of `prefect_dhis2.analytics.tidy` as
-CSV, Parquet or any format of `prefect_dhis2.writers`, in batches (every format in one
-pass over the rows). `summarise_table` reads the same rows once for what a report
+`write_analytics_table` writes a whole extract the same way (`tidy_arrow`, then
+`prefect_dhis2.writers.ArrowTableWriter`), so the same rows give the same bytes
+streamed or not. `summarise_table` reads the same rows once for what a report
 shows: row and column counts, the distinct data items, org units and periods with
 values, and one summary row per data item.
 
@@ -25,13 +25,11 @@ Examples:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import tempfile
 from collections import defaultdict
 from collections.abc import Sequence
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +45,10 @@ from prefect_dhis2.analytics.extract import (
     analytics_cache_key,
 )
 from prefect_dhis2.analytics.query import AnalyticsQuery
-from prefect_dhis2.analytics.tidy import tidy_arrow, tidy_columns, tidy_rows
+from prefect_dhis2.analytics.tidy import tidy_arrow, tidy_columns
 from prefect_dhis2.client import AsyncDhis2Client
 from prefect_dhis2.models import ServerInfo
-from prefect_dhis2.writers import open_table_writer
+from prefect_dhis2.writers import ArrowTableWriter, abort_all, close_all
 
 __all__ = [
     "AnalyticsTableExport",
@@ -90,25 +88,25 @@ def write_analytics_table(
 ) -> dict[str, str]:
     """Write an extract as a tidy table in each format; returns `{"<stem>_<fmt>": path}`.
 
+    The rows go through `tidy_arrow` and `prefect_dhis2.writers.ArrowTableWriter`
+    in slices of 65,536, the same path as the streamed export, so the same rows
+    give the same bytes either way. Files appear only complete.
+
     Examples:
         ```python
         files = write_analytics_table(extract, "exports", ["csv", "parquet"])
         ```
     """
-    columns = tidy_columns(extract.headers)
-    paths = {fmt: Path(directory) / f"{stem}.{fmt}" for fmt in formats}
-    with ExitStack() as stack:
-        writers = [stack.enter_context(open_table_writer(p, columns)) for p in paths.values()]
-        batch: list[dict[str, Any]] = []
-        for record in tidy_rows(extract.headers, extract.rows, extract.names):
-            batch.append(record)
-            if len(batch) >= _BATCH:
-                for writer in writers:
-                    writer.write_batch(batch)
-                batch = []
-        for writer in writers:
-            writer.write_batch(batch)
-    return {f"{stem}_{fmt}": str(path) for fmt, path in paths.items()}
+    sink = _TableSink(Path(directory), stem, formats)
+    try:
+        rows = extract.rows
+        for start in range(0, len(rows), _BATCH):
+            sink.write(tidy_arrow(extract.headers, rows[start : start + _BATCH], extract.names))
+        files = sink.close(tidy_arrow(extract.headers, [], {}))
+    except BaseException:
+        sink.abort()
+        raise
+    return files
 
 
 def summarise_extract(extract: AnalyticsExtract) -> list[dict[str, Any]]:
@@ -254,7 +252,7 @@ class _Tally:
 
 
 class _AtomicTarget:
-    """A file written under a temporary name and moved into place on success.
+    """A small file (the manifest) written under a temporary name and moved into place.
 
     The file gets the mode a plain `open()` would give it (0666 less the umask).
     """
@@ -279,83 +277,38 @@ class _AtomicTarget:
 class _TableSink:
     """Writes tidy Arrow tables to CSV and/or Parquet as shards arrive.
 
-    Both files are written by Arrow's own writers (C++, outside the GIL); the
-    Parquet file gets row groups of at least `_BATCH` rows. Each file lives
-    under a temporary name until `close()`.
+    One `prefect_dhis2.writers.ArrowTableWriter` per format (Arrow's C++ writers,
+    outside the GIL; the same bytes as `write_analytics_table` gives the same
+    table), opened on the first table; each file lives under a temporary name
+    until `close()`.
     """
 
     def __init__(self, directory: Path, stem: str, formats: Sequence[str]) -> None:
+        self.directory = directory
         self.paths = {fmt: directory / f"{stem}.{fmt}" for fmt in formats}
-        self.targets: dict[str, _AtomicTarget] = {}
-        self._csv: Any = None
-        self._parquet: Any = None
-        self._pending: list[Any] = []
-        self._pending_rows = 0
+        self.writers: list[ArrowTableWriter] = []
         self._schema: Any = None
-        try:
-            for fmt, path in self.paths.items():
-                self.targets[fmt] = _AtomicTarget(path)
-        except BaseException:
-            self.abort()
-            raise
+        directory.mkdir(parents=True, exist_ok=True)
 
     def _open(self, schema: Any) -> None:
-        import pyarrow.csv as pa_csv
-        import pyarrow.parquet as pq
-
         self._schema = schema
-        if "csv" in self.targets:
-            self._csv = pa_csv.CSVWriter(
-                str(self.targets["csv"].temp),
-                schema,
-                write_options=pa_csv.WriteOptions(quoting_style="needed"),
-            )
-        if "parquet" in self.targets:
-            self._parquet = pq.ParquetWriter(
-                str(self.targets["parquet"].temp), schema, compression="zstd"
-            )
+        for fmt, path in self.paths.items():
+            self.writers.append(ArrowTableWriter(path, schema, fmt))  # type: ignore[arg-type]
 
     def write(self, table: Any) -> None:
         if self._schema is None:
             self._open(table.schema)
-        elif table.schema != self._schema:
-            raise ValueError(f"Analytics shards answered different columns: {table.schema}")
-        if not table.num_rows:
-            return
-        if self._csv is not None:
-            self._csv.write_table(table)
-        if self._parquet is not None:
-            self._pending.append(table)
-            self._pending_rows += table.num_rows
-            if self._pending_rows >= _BATCH:
-                self._flush()
-
-    def _flush(self) -> None:
-        if self._pending and self._parquet is not None:
-            import pyarrow as pa
-
-            self._parquet.write_table(pa.concat_tables(self._pending).combine_chunks())
-        self._pending = []
-        self._pending_rows = 0
+        for writer in self.writers:
+            writer.write(table)
 
     def close(self, empty: Any) -> dict[str, str]:
         if self._schema is None:
             self._open(empty.schema)
-        self._flush()
-        for writer in (self._csv, self._parquet):
-            if writer is not None:
-                writer.close()
-        for target in self.targets.values():
-            target.commit()
+        close_all(self.writers)
         return {f"{path.stem}_{fmt}": str(path) for fmt, path in self.paths.items()}
 
     def abort(self) -> None:
-        for writer in (self._csv, self._parquet):
-            if writer is not None:
-                with contextlib.suppress(Exception):
-                    writer.close()
-        for target in self.targets.values():
-            target.discard()
+        abort_all(self.writers)
 
 
 def _export_key(
@@ -458,8 +411,8 @@ async def aexport_analytics_table(
     folder = Path(directory)
     key: str | None = None
     if reuse:
-        info = await client.get_server_info()
-        me = await client.get_me(fields="id")
+        # Two independent reads: one round trip instead of two before the first shard.
+        info, me = await asyncio.gather(client.get_server_info(), client.get_me(fields="id"))
         key = _export_key(client.base_url, me.id, query, info, stem, formats)
         found = _read_manifest(folder, stem, key)
         if found is not None:

@@ -238,7 +238,13 @@ async def _export_with(
     use_host_limit: bool,
     reuse: bool,
 ) -> AnalyticsTableExport:
-    slot = host_slot(await ensure_host_concurrency_limit(credentials)) if use_host_limit else None
+    # The host's limit is made sure of while the export starts: its requests take their
+    # leases through the client (which creates the limit too when missing), not a slot.
+    ensured = (
+        asyncio.ensure_future(ensure_host_concurrency_limit(credentials))
+        if use_host_limit
+        else None
+    )
     async with credentials.get_async_client() as client:
         progress = ProgressArtifact("dhis2-analytics-export-progress", "Analytics export")
         try:
@@ -252,11 +258,12 @@ async def _export_with(
                 on_progress=progress,
                 max_rows=max_rows,
                 max_url_length=max_url_length,
-                slot=slot,
                 logger=run_logger(),
             )
         finally:
             await progress.aclose()
+            if ensured is not None:
+                await ensured
 
 
 @task(

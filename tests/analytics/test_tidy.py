@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from prefect_dhis2.analytics import tidy_columns, tidy_rows
+from prefect_dhis2.analytics.tidy import tidy_columns, tidy_rows
 
 
 def test_columns_and_types_with_categories_and_numerator_denominator():
