@@ -276,11 +276,19 @@ class AnalyticsExtractionError(Exception):
 
     Attributes:
         failures: The failed shards.
+        names: Item id to display name, from the shards that did come back (for
+            reports that name the failed shards' items).
     """
 
-    def __init__(self, base_url: str, failures: Sequence[ShardFailure]) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        failures: Sequence[ShardFailure],
+        names: Mapping[str, str] | None = None,
+    ) -> None:
         self.base_url = base_url
         self.failures = list(failures)
+        self.names = dict(names or {})
         permanent = sum(f.permanent for f in failures)
         first = failures[0]
         super().__init__(
@@ -292,7 +300,7 @@ class AnalyticsExtractionError(Exception):
         )
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.base_url, self.failures))
+        return (type(self), (self.base_url, self.failures, self.names))
 
 
 class ShardCache(Protocol):

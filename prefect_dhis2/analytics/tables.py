@@ -435,7 +435,7 @@ async def aexport_analytics_table(
                     on_progress(shard.progress)
         summary = stream.summary()
         if summary.failures:
-            raise AnalyticsExtractionError(summary.base_url, summary.failures)
+            raise AnalyticsExtractionError(summary.base_url, summary.failures, stream.names)
         empty = tidy_arrow(stream.headers, [], {})
         files = sink.close(empty)
     except BaseException:

@@ -25,7 +25,7 @@ Examples:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -202,27 +202,49 @@ def fetch_analytics_table(
         extract.duration_s,
     )
     if extract.failures:
-        _publish_failures(extract.failures)
-        raise AnalyticsExtractionError(extract.base_url, extract.failures)
+        _publish_failures(extract.failures, extract.names)
+        raise AnalyticsExtractionError(extract.base_url, extract.failures, extract.names)
     return extract
 
 
-def _publish_failures(failures: Sequence[ShardFailure]) -> None:
+def failure_rows(
+    failures: Sequence[ShardFailure], names: Mapping[str, str]
+) -> list[dict[str, object]]:
+    """The failed shards as table rows, each item named beside its id where known.
+
+    Examples:
+        >>> from prefect_dhis2.analytics import ShardFailure
+        >>> failure = ShardFailure(data_items=["fbfJHSPpUQD"], org_units=["O6uvpzGd5pu"],
+        ...     periods=["202401"], error="Dhis2ApiError", status_code=409,
+        ...     error_code="E7144", message="Not allowed", permanent=True)
+        >>> row = failure_rows([failure], {"fbfJHSPpUQD": "ANC 1st visit", "O6uvpzGd5pu": "Bo"})[0]
+        >>> row["dx"], row["ou"], row["pe"]
+        ('ANC 1st visit (fbfJHSPpUQD)', 'Bo (O6uvpzGd5pu)', '202401')
+    """
+
+    def named(items: Sequence[str], most: int | None = None) -> str:
+        shown = [f"{names[i]} ({i})" if names.get(i) else i for i in items[:most]]
+        return "; ".join(shown) + ("; ..." if most is not None and len(items) > most else "")
+
+    return [
+        {
+            "error": f.error,
+            "error_code": f.error_code or "",
+            "status": f.status_code or "",
+            "permanent": f.permanent,
+            "dx": named(f.data_items),
+            "ou": named(f.org_units, 10),
+            "pe": named(f.periods),
+            "message": f.message,
+        }
+        for f in failures
+    ]
+
+
+def _publish_failures(failures: Sequence[ShardFailure], names: Mapping[str, str]) -> None:
     create_table_artifact(
         key="dhis2-analytics-failures",
-        table=[
-            {
-                "error": f.error,
-                "error_code": f.error_code or "",
-                "status": f.status_code or "",
-                "permanent": f.permanent,
-                "dx": ";".join(f.data_items),
-                "ou": ";".join(f.org_units[:10]) + ("..." if len(f.org_units) > 10 else ""),
-                "pe": ";".join(f.periods),
-                "message": f.message,
-            }
-            for f in failures
-        ],
+        table=failure_rows(failures, names),
         description="Analytics shards that could not be fetched",
     )
 
@@ -336,7 +358,7 @@ def export_analytics_table(
             )
         )
     except AnalyticsExtractionError as error:
-        _publish_failures(error.failures)
+        _publish_failures(error.failures, error.names)
         raise
     summary = export.extract
     run_logger().info(

@@ -123,7 +123,7 @@ class FactBatches:
                     yield out
             summary = stream.summary()
             if summary.failures:  # the load's transaction rolls back
-                raise AnalyticsExtractionError(summary.base_url, summary.failures)
+                raise AnalyticsExtractionError(summary.base_url, summary.failures, stream.names)
             self.summary = summary
             self.periods = sorted(set(stream.dimensions.get("pe", [])) | periods)
             while held:
