@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -37,6 +39,10 @@ from pathlib import Path
 import httpx
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry noise
+if "PREFECT_HOME" not in os.environ:  # Prefect's files go to a folder removed at exit
+    _HOME = tempfile.mkdtemp(prefix="prefect-dhis2-bench-")
+    os.environ["PREFECT_HOME"] = _HOME
+    atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
 
 from prefect_dhis2.analytics import AnalyticsQuery, afetch_analytics_table
 from prefect_dhis2.credentials import Dhis2Credentials

@@ -39,9 +39,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -51,6 +53,10 @@ from datetime import date
 from typing import Any
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+if "PREFECT_HOME" not in os.environ:  # Prefect's files go to a folder removed at exit
+    _HOME = tempfile.mkdtemp(prefix="prefect-dhis2-bench-")
+    os.environ["PREFECT_HOME"] = _HOME  # children (the measured methods) inherit it
+    atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
 
 REFERENCE_DATE = date(2024, 6, 30)
 MONTHS = [f"2023{m:02d}" for m in range(7, 13)] + [f"2024{m:02d}" for m in range(1, 7)]

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -33,6 +35,10 @@ from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+if "PREFECT_HOME" not in os.environ:  # Prefect's files go to a folder removed at exit
+    _HOME = tempfile.mkdtemp(prefix="prefect-dhis2-bench-")
+    os.environ["PREFECT_HOME"] = _HOME  # children (the measured methods) inherit it
+    atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
 
 from prefect_dhis2.analytics import AnalyticsQuery, afetch_analytics_table
 from prefect_dhis2.credentials import Dhis2Credentials
