@@ -27,6 +27,7 @@ import contextlib
 import csv
 import json
 import math
+import operator
 import os
 import secrets
 import tempfile
@@ -597,8 +598,26 @@ def write_table(
         return writer.rows_written
 
 
+def _point_bbox(box: list[float], coordinates: Any) -> None:
+    """Grow `box` a point at a time (for shapes that are not lists of positions)."""
+    if not isinstance(coordinates, list) or not coordinates:
+        return
+    if isinstance(coordinates[0], int | float):
+        x, y = float(coordinates[0]), float(coordinates[1])
+        box[0], box[1] = min(box[0], x), min(box[1], y)
+        box[2], box[3] = max(box[2], x), max(box[3], y)
+        return
+    for part in coordinates:
+        _point_bbox(box, part)
+
+
+_X, _Y = operator.itemgetter(0), operator.itemgetter(1)
+
+
 def extend_bbox(box: list[float], coordinates: Any) -> None:
     """Grow `box` (`[west, south, east, north]`) to cover GeoJSON `coordinates` of any depth.
+
+    A ring (a list of positions) is measured whole, its minima and maxima in C.
 
     Examples:
         >>> box = [math.inf, math.inf, -math.inf, -math.inf]
@@ -608,13 +627,26 @@ def extend_bbox(box: list[float], coordinates: Any) -> None:
     """
     if not isinstance(coordinates, list) or not coordinates:
         return
-    if isinstance(coordinates[0], int | float):
-        x, y = float(coordinates[0]), float(coordinates[1])
-        box[0], box[1] = min(box[0], x), min(box[1], y)
-        box[2], box[3] = max(box[2], x), max(box[3], y)
+    first = coordinates[0]
+    if isinstance(first, int | float):  # a position
+        _point_bbox(box, coordinates)
+        return
+    if isinstance(first, list) and first and isinstance(first[0], int | float):
+        try:  # a ring
+            west, east = float(min(map(_X, coordinates))), float(max(map(_X, coordinates)))
+            south, north = float(min(map(_Y, coordinates))), float(max(map(_Y, coordinates)))
+        except (TypeError, IndexError, KeyError):  # not a list of positions after all
+            _point_bbox(box, coordinates)
+            return
+        box[0], box[1] = min(box[0], west), min(box[1], south)
+        box[2], box[3] = max(box[2], east), max(box[3], north)
         return
     for part in coordinates:
         extend_bbox(box, part)
+
+
+# `json.dumps(feature, separators=(",", ":"))` builds this encoder on every call.
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class GeoJsonWriter(_AtomicFile):
@@ -643,15 +675,15 @@ class GeoJsonWriter(_AtomicFile):
         self.bbox = [math.inf, math.inf, -math.inf, -math.inf]
 
     def write_features(self, features: Iterable[Mapping[str, Any]]) -> None:
+        parts: list[str] = []
         for feature in features:
             geometry = feature.get("geometry")
             if isinstance(geometry, Mapping):
                 extend_bbox(self.bbox, geometry.get("coordinates"))
-            if self.rows_written:
-                self._file.write(",")
-            self._file.write("\n")
-            self._file.write(json.dumps(feature, separators=(",", ":")))
-            self.rows_written += 1
+            parts.append(",\n" if self.rows_written or parts else "\n")
+            parts.append(_ENCODE(feature))
+        self._file.write("".join(parts))  # one write per batch of features
+        self.rows_written += len(parts) // 2
 
     def _finish(self) -> None:
         self._file.write("\n]")

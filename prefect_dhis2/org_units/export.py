@@ -30,8 +30,8 @@ from prefect_dhis2.org_units.hierarchy import (
     org_unit_filters,
     org_unit_values,
 )
-from prefect_dhis2.org_units.tables import FeatureWriter, ValuesWriter, open_values_writer
-from prefect_dhis2.writers import abort_all, close_all
+from prefect_dhis2.org_units.tables import ValuesWriter, open_values_writer
+from prefect_dhis2.writers import GeoJsonWriter, abort_all, close_all
 
 if TYPE_CHECKING:
     from prefect_dhis2.client import AsyncDhis2Client
@@ -127,13 +127,13 @@ async def aexport_org_units(
     if geojson:
         files["org_units_geojson"] = str(output_dir / "org_units.geojson")
     writers: list[ValuesWriter] = []
-    geo: FeatureWriter | None = None
+    geo: GeoJsonWriter | None = None
     count = with_geometry = 0
     try:
         columns = org_unit_columns(max_level)
         for fmt in table_formats:
             writers.append(open_values_writer(output_dir / f"org_units.{fmt}", columns))
-        geo = FeatureWriter(output_dir / "org_units.geojson") if geojson else None
+        geo = GeoJsonWriter(output_dir / "org_units.geojson") if geojson else None
         async for page in client.iter_metadata(
             "organisationUnits", fields=ORG_UNIT_FIELDS, filters=filters
         ):

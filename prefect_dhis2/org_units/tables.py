@@ -3,10 +3,10 @@
 Pure: no Prefect. The export flattens each unit once into a tuple in column order
 (`hierarchy.org_unit_values`); these writers put such tuples into the files without a
 dict or a per-cell conversion per row: CSV rows go straight to `csv.writer`, Parquet
-columns are built by Arrow from the transposed page, GeoJSON features are encoded with
-one reused encoder and the `bbox` grows ring by ring. They are the `prefect_dhis2.writers`
+columns are built by Arrow from the transposed page. They are the `prefect_dhis2.writers`
 classes (the same temporary-file-then-rename lifecycle, the same bytes out) with one
-more method each.
+more method each; GeoJSON needs none (`writers.GeoJsonWriter` encodes features in
+batches and grows its `bbox` ring by ring).
 
 Examples:
     >>> import tempfile, pathlib
@@ -20,10 +20,8 @@ Examples:
 
 from __future__ import annotations
 
-import json
-import operator
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -33,7 +31,6 @@ from prefect_dhis2.writers import (
     GeoJsonWriter,
     ParquetTableWriter,
     TableWriter,
-    extend_bbox,
 )
 
 __all__ = [
@@ -110,46 +107,5 @@ def open_values_writer(path: str | os.PathLike[str], columns: Sequence[Column]) 
     raise ValueError(f"Unknown table format {kind!r}: use 'csv' or 'parquet'")
 
 
-# `json.dumps(feature, separators=(",", ":"))` builds this encoder on every call.
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
-
-
-_X, _Y = operator.itemgetter(0), operator.itemgetter(1)
-
-
-def _grow_bbox(box: list[float], coordinates: Any) -> None:
-    """`extend_bbox`, a ring (list of positions) at a time instead of a point at a time."""
-    if not isinstance(coordinates, list) or not coordinates:
-        return
-    first = coordinates[0]
-    if isinstance(first, int | float):  # a position
-        extend_bbox(box, coordinates)
-        return
-    if isinstance(first, list) and first and isinstance(first[0], int | float):
-        try:  # a ring: min and max in C over the whole list
-            west, east = float(min(map(_X, coordinates))), float(max(map(_X, coordinates)))
-            south, north = float(min(map(_Y, coordinates))), float(max(map(_Y, coordinates)))
-        except (TypeError, IndexError, KeyError):  # not a list of positions after all
-            extend_bbox(box, coordinates)
-            return
-        box[0], box[1] = min(box[0], west), min(box[1], south)
-        box[2], box[3] = max(box[2], east), max(box[3], north)
-        return
-    for part in coordinates:
-        _grow_bbox(box, part)
-
-
 class FeatureWriter(GeoJsonWriter):
-    """`GeoJsonWriter` with a faster `write_features` that writes the same bytes."""
-
-    def write_features(self, features: Iterable[Mapping[str, Any]]) -> None:
-        """Append features (their geometry grows the `bbox`)."""
-        parts: list[str] = []
-        for feature in features:
-            geometry = feature.get("geometry")
-            if isinstance(geometry, Mapping):
-                _grow_bbox(self.bbox, geometry.get("coordinates"))
-            parts.append(",\n" if self.rows_written or parts else "\n")
-            parts.append(_ENCODE(feature))
-        self._file.write("".join(parts))
-        self.rows_written += len(parts) // 2
+    """The export's GeoJSON writer: `GeoJsonWriter` (kept as a name of this module)."""
