@@ -22,8 +22,10 @@ Examples:
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from contextlib import suppress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -87,6 +89,38 @@ async def ensure_host_concurrency_limit(credentials: Dhis2Credentials) -> str:
                     GlobalConcurrencyLimitCreate(name=name, limit=credentials.max_concurrency)
                 )
     return name
+
+
+@asynccontextmanager
+async def _ensure_meanwhile(
+    credentials: Dhis2Credentials, enabled: bool = True
+) -> AsyncIterator[None]:
+    """Make sure of the host's global limit while the body runs, not before it.
+
+    The body's requests take their leases through the client, whose keeper creates
+    the limit itself when it is missing, so nothing needs to wait for this Prefect
+    round trip; an error of it is raised after the body, unless the body failed.
+
+    Args:
+        credentials: The DHIS2 instance.
+        enabled: False = do nothing (the task's `use_host_limit=False`).
+
+    Examples:
+        ```python
+        async with _ensure_meanwhile(credentials):
+            extract = await afetch_analytics_table(client, query)
+        ```
+    """
+    ensured = asyncio.ensure_future(ensure_host_concurrency_limit(credentials)) if enabled else None
+    try:
+        yield
+    except BaseException:
+        if ensured is not None:
+            with suppress(BaseException):
+                await ensured
+        raise
+    if ensured is not None:
+        await ensured
 
 
 def host_slot(name: str | None) -> SlotFactory | None:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
@@ -127,3 +128,99 @@ def test_the_keeper_opens_one_prefect_client_for_all_its_lease_calls(prefect_ser
     assert isinstance(slots.acquire(), UUID)  # a later call opens a fresh one
     assert len(opened) == 2
     slots.close()
+
+
+def _pending_ensure(monkeypatch: Any, outcome: BaseException | None = None) -> dict[str, Any]:
+    """Replace the Prefect round trip by one that ends only when the test says so."""
+    import asyncio
+
+    from prefect_dhis2 import host_limit
+
+    state: dict[str, Any] = {"started": False, "finished": False}
+
+    async def ensure(credentials: Any) -> str:
+        state["started"] = True
+        await state["release"].wait()
+        state["finished"] = True
+        if outcome is not None:
+            raise outcome
+        return host_concurrency_limit_name(credentials.base_url)
+
+    async def setup() -> None:
+        state["release"] = asyncio.Event()
+
+    state["setup"] = setup
+    monkeypatch.setattr(host_limit, "ensure_host_concurrency_limit", ensure)
+    return state
+
+
+def test_the_body_runs_while_the_limit_is_made_sure_of(monkeypatch: Any) -> None:
+    import asyncio
+
+    from prefect_dhis2 import Dhis2Credentials
+    from prefect_dhis2.host_limit import _ensure_meanwhile
+
+    state = _pending_ensure(monkeypatch)
+    creds = Dhis2Credentials(base_url="https://dhis2.example.org", token="t")
+
+    async def main() -> list[str]:
+        await state["setup"]()
+        seen = []
+        async with _ensure_meanwhile(creds):
+            await asyncio.sleep(0)  # the round trip has started, and not finished
+            seen.append(f"body ran, ensure started={state['started']} finished={state['finished']}")
+            state["release"].set()
+        seen.append(f"after the body, ensure finished={state['finished']}")
+        return seen
+
+    assert asyncio.run(main()) == [
+        "body ran, ensure started=True finished=False",
+        "after the body, ensure finished=True",
+    ]
+
+
+def test_an_ensure_error_comes_after_the_body_and_never_hides_the_bodys(monkeypatch: Any) -> None:
+    import asyncio
+
+    import pytest
+
+    from prefect_dhis2 import Dhis2Credentials
+    from prefect_dhis2.host_limit import _ensure_meanwhile
+
+    creds = Dhis2Credentials(base_url="https://dhis2.example.org", token="t")
+    state = _pending_ensure(monkeypatch, RuntimeError("Prefect API unreachable"))
+
+    async def succeeding_body() -> None:
+        await state["setup"]()
+        async with _ensure_meanwhile(creds):
+            state["release"].set()
+
+    with pytest.raises(RuntimeError, match="Prefect API unreachable"):
+        asyncio.run(succeeding_body())
+
+    async def failing_body() -> None:
+        await state["setup"]()
+        async with _ensure_meanwhile(creds):
+            state["release"].set()
+            raise ValueError("the body's own error")
+
+    with pytest.raises(ValueError, match="the body's own error"):
+        asyncio.run(failing_body())
+    assert state["finished"]  # awaited, not left pending
+
+
+def test_disabled_makes_no_round_trip(monkeypatch: Any) -> None:
+    import asyncio
+
+    from prefect_dhis2 import Dhis2Credentials
+    from prefect_dhis2.host_limit import _ensure_meanwhile
+
+    state = _pending_ensure(monkeypatch)
+    creds = Dhis2Credentials(base_url="https://dhis2.example.org", token="t")
+
+    async def main() -> None:
+        async with _ensure_meanwhile(creds, enabled=False):
+            pass
+
+    asyncio.run(main())
+    assert not state["started"]

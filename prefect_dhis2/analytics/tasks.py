@@ -24,7 +24,6 @@ Examples:
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -48,7 +47,7 @@ from prefect_dhis2.analytics.query import AnalyticsQuery
 from prefect_dhis2.analytics.shards import DEFAULT_MAX_URL_LENGTH
 from prefect_dhis2.analytics.tables import AnalyticsTableExport, aexport_analytics_table
 from prefect_dhis2.credentials import Dhis2Credentials
-from prefect_dhis2.host_limit import ensure_host_concurrency_limit, host_slot
+from prefect_dhis2.host_limit import _ensure_meanwhile
 from prefect_dhis2.progress import ProgressArtifact
 from prefect_dhis2.runtime import run_logger, run_sync
 
@@ -93,7 +92,9 @@ def _task_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str 
     query = parameters.get("query")
     if not isinstance(credentials, Dhis2Credentials) or not isinstance(query, AnalyticsQuery):
         return None
-    with credentials.get_client() as client:
+    # Two small system answers, bounded by this process's budget: waiting for a lease
+    # of the host's shared limit would hold the task's start for a Prefect round trip.
+    with credentials.model_copy(update={"share_host_limit": False}).get_client() as client:
         info = client.get_server_info()
         user_id = client.get_me(fields="id").id
     return "dhis2-analytics-" + analytics_cache_key(credentials.base_url, user_id, query, info)
@@ -108,8 +109,10 @@ async def _extract_with(
     use_host_limit: bool,
     cache_shards: bool,
 ) -> AnalyticsExtract:
-    slot = host_slot(await ensure_host_concurrency_limit(credentials)) if use_host_limit else None
-    async with credentials.get_async_client() as client:
+    async with (
+        _ensure_meanwhile(credentials, use_host_limit),
+        credentials.get_async_client() as client,
+    ):
         freshness: str | None = None
         cache: ShardCache | None = None
         if cache_shards:
@@ -122,7 +125,6 @@ async def _extract_with(
                 query,
                 max_rows=max_rows,
                 max_url_length=max_url_length,
-                slot=slot,
                 shard_cache=cache,
                 freshness=freshness,
                 logger=run_logger(),
@@ -261,14 +263,10 @@ async def _export_with(
     use_host_limit: bool,
     reuse: bool,
 ) -> AnalyticsTableExport:
-    # The host's limit is made sure of while the export starts: its requests take their
-    # leases through the client (which creates the limit too when missing), not a slot.
-    ensured = (
-        asyncio.ensure_future(ensure_host_concurrency_limit(credentials))
-        if use_host_limit
-        else None
-    )
-    async with credentials.get_async_client() as client:
+    async with (
+        _ensure_meanwhile(credentials, use_host_limit),
+        credentials.get_async_client() as client,
+    ):
         progress = ProgressArtifact("dhis2-analytics-export-progress", "Analytics export")
         try:
             return await aexport_analytics_table(
@@ -285,8 +283,6 @@ async def _export_with(
             )
         finally:
             await progress.aclose()
-            if ensured is not None:
-                await ensured
 
 
 @task(

@@ -42,6 +42,7 @@ from prefect_dhis2.client.errors import (
     Dhis2ServerError,
     Dhis2TimeoutError,
 )
+from prefect_dhis2.client.tls import tls_context
 from prefect_dhis2.models import (
     AnalyticsGrid,
     ImportReport,
@@ -268,7 +269,7 @@ class ClientSettings:
             "base_url": self.base_url,
             "auth": self.auth,
             "timeout": self.timeout,
-            "verify": self.verify,
+            "verify": tls_context(self.verify),  # one per process, not one per client
             # Never follow redirects with credentials: DHIS2 answers a missing
             # login with a 302 to its login page, and a redirect to another
             # host must not receive the Authorization header.

@@ -43,7 +43,7 @@ from prefect_dhis2.data_values.report import (
     import_summary_markdown,
 )
 from prefect_dhis2.data_values.rows import DuplicatePolicy, read_data_values_file
-from prefect_dhis2.host_limit import ensure_host_concurrency_limit, host_slot
+from prefect_dhis2.host_limit import _ensure_meanwhile, host_slot
 from prefect_dhis2.progress import ProgressArtifact
 from prefect_dhis2.runtime import artifact_key, run_logger, run_sync
 
@@ -131,11 +131,11 @@ def import_data_values(
     logger = run_logger()
 
     async def run() -> DataValuesImportResult:
-        slot = (
-            host_slot(await ensure_host_concurrency_limit(credentials)) if use_host_limit else None
-        )
         progress = ProgressArtifact(artifact_key("dhis2-import-progress"), "Data value import")
-        async with credentials.get_async_client() as client:
+        async with (
+            _ensure_meanwhile(credentials, use_host_limit),
+            credentials.get_async_client() as client,
+        ):
             try:
                 return await aimport_data_values(
                     client,
@@ -145,7 +145,6 @@ def import_data_values(
                     chunk_size=chunk_size,
                     import_strategy=import_strategy,
                     async_job=async_job,
-                    slot=slot,
                     chunk_attempts=chunk_attempts,
                     on_duplicate=on_duplicate,
                     source=source,

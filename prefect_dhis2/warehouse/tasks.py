@@ -25,8 +25,8 @@ from prefect import task
 
 from prefect_dhis2.analytics.extract import DEFAULT_MAX_ROWS
 from prefect_dhis2.credentials import Dhis2Credentials
-from prefect_dhis2.host_limit import ensure_host_concurrency_limit, host_slot
-from prefect_dhis2.runtime import run_engine, run_logger, run_sync
+from prefect_dhis2.host_limit import _ensure_meanwhile
+from prefect_dhis2.runtime import run_logger, run_sync
 from prefect_dhis2.warehouse import build
 from prefect_dhis2.warehouse.build import ParquetExportResult, StarSchemaResult
 from prefect_dhis2.warehouse.composite import CompositeIndexSpec
@@ -63,23 +63,26 @@ def build_star_schema(
         result = build_star_schema(credentials, "warehouse.duckdb", periods=["LAST_4_QUARTERS"])
         ```
     """
-    slot = (
-        host_slot(run_sync(ensure_host_concurrency_limit(credentials))) if use_host_limit else None
-    )
-    return run_engine(
-        credentials,
-        build.abuild_star_schema,
-        warehouse,
-        data_items,
-        org_units,
-        periods,
-        category_option_combos=category_option_combos,
-        composite=composite,
-        max_rows=max_rows,
-        slot=slot,
-        logger=run_logger(),
-        parquet_dir=parquet_dir,
-    )
+
+    async def run() -> StarSchemaResult:
+        async with (
+            _ensure_meanwhile(credentials, use_host_limit),
+            credentials.get_async_client() as client,
+        ):
+            return await build.abuild_star_schema(
+                client,
+                warehouse,
+                data_items,
+                org_units,
+                periods,
+                category_option_combos=category_option_combos,
+                composite=composite,
+                max_rows=max_rows,
+                logger=run_logger(),
+                parquet_dir=parquet_dir,
+            )
+
+    return run_sync(run())
 
 
 @task(name="Export the star schema as Parquet", persist_result=False)
