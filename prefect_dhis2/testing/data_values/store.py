@@ -43,6 +43,7 @@ __all__ = [
     "DEFAULT_ATTRIBUTE_OPTION_COMBO",
     "FIRST_MONTH",
     "NUMERIC_VALUE_TYPES",
+    "TYPICAL_MAGNITUDES",
     "ColumnSums",
     "DataValueKey",
     "DataValueRecord",
@@ -71,6 +72,38 @@ _GENERATED_VALUE_TYPES = frozenset(
 
 # A gate byte below this threshold means "no value" (38/256 ≈ 15% missing).
 _MISSING_BELOW = 38
+
+TYPICAL_MAGNITUDES: Mapping[str, float] = {
+    # Monthly volumes, in units of a facility's size: the ANC visits drop out from the
+    # 1st to the 4th, and the immunisation cascade runs BCG > Penta 1 > Penta 3 >
+    # measles > fully immunised, as in every national HMIS.
+    "ANC 1st visit": 20.0,
+    "ANC 2nd visit": 17.5,
+    "ANC 3rd visit": 14.0,
+    "ANC 4th or more visits": 10.0,
+    "Deliveries in facility": 13.0,
+    "BCG doses given": 20.0,
+    "OPV 0 doses given": 15.0,
+    "OPV 1 doses given": 18.8,
+    "OPV 2 doses given": 17.8,
+    "OPV 3 doses given": 16.8,
+    "Penta 1 doses given": 18.8,
+    "Penta 2 doses given": 17.8,
+    "Penta 3 doses given": 16.8,
+    "Measles doses given": 15.6,
+    "Yellow fever doses given": 15.0,
+    "Fully immunized child": 14.2,
+    # Yearly figures (x14 for a year): children under one about 4 % of the population,
+    # so the coverage indicators land between 70 and 100 %.
+    "Expected pregnancies": 18.0,
+    "Expected deliveries": 17.0,
+    "Population < 1 year": 16.3,
+    "Population < 5 years": 65.0,
+    "Women of child bearing age": 90.0,
+    "Total population": 407.0,
+}
+"""Typical magnitudes of the maternal and child health items, by data element name, so
+that their figures relate as real ones do (the others take one from their UID's hash)."""
 # Default cache budget in array cells (8 bytes each): ~64 MB.
 _DEFAULT_CACHE_CELLS = 8_000_000
 
@@ -154,7 +187,7 @@ class DataValueStore:
         >>> store = DataValueStore(dataset, seed=1, until=date(2024, 6, 30))
         >>> facility = dataset.facility_ids[0]
         >>> store.get(("fbfJHSPpUQD", "202401", facility, "pq2XI5kz2BY", "HllvX50cXC0")).value
-        '19'
+        '25'
     """
 
     def __init__(
@@ -346,18 +379,26 @@ class DataValueStore:
 
     # ------------------------------------------------------------------ base values
 
+    def _share(self, de: str, coc: str) -> float:
+        return 0.6 + (_stable_int(str(self.seed), "coc", de, coc) % 800) / 1000.0
+
     def _column_factor(self, de: str, coc: str, period: str) -> float:
         h = _stable_int(str(self.seed), "de", de)
-        magnitude = 5 + h % 40
-        phase = (h >> 8) % 12
+        name = self.dataset.objects.get("dataElements", {}).get(de, {}).get("name", "")
+        typical = TYPICAL_MAGNITUDES.get(name)
+        magnitude = typical if typical is not None else 5 + h % 40
+        phase = 0 if typical is not None else (h >> 8) % 12  # one season for the cascade
         years = int(period[:4]) - 2020
         trend = 1.0 + 0.03 * years
         if len(period) == 4:  # yearly data: a population-sized yearly figure
             season = 14.0
         else:
             season = 1.0 + 0.2 * math.sin(2 * math.pi * (int(period[4:6]) + phase) / 12.0)
-        share = 0.6 + (_stable_int(str(self.seed), "coc", de, coc) % 800) / 1000.0
-        cocs = max(len(self.option_combos(de)), 1)
+        share = self._share(de, coc)
+        combos = self.option_combos(de)
+        if typical is not None and combos:  # the disaggregations split the total, not scale it
+            share /= sum(self._share(de, c) for c in combos) / len(combos)
+        cocs = max(len(combos), 1)
         return magnitude * season * trend * share / cocs / 64.0
 
     def _generate(self, de: str, coc: str, month: str) -> tuple[array[float], bytes] | None:
