@@ -23,6 +23,7 @@ import argparse
 import csv
 import logging
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -183,7 +184,7 @@ def run_demo(folder: Path, block_name: str = "dhis2-emulator-demo") -> list[Any]
         print()
         reports += list(_run_steps(flows, block_name, outputs))
         reports += _run_imports(flows, dhis2, block_name, outputs)
-        star_schema = _run_star_schema(flows, block_name, folder)
+        star_schema = _run_star_schema(flows, block_name, folder, dhis2.base_url)
     if star_schema is not None:
         reports.append(star_schema)
         _print_warehouse_answer(folder / "warehouse.duckdb")
@@ -250,7 +251,7 @@ def _run_imports(flows: Any, dhis2: Any, block_name: str, outputs: Path) -> list
     return reports
 
 
-def _run_star_schema(flows: Any, block_name: str, folder: Path) -> Any | None:
+def _run_star_schema(flows: Any, block_name: str, folder: Path, base_url: str) -> Any | None:
     """The main job: the star-schema warehouse, when this version has its flow.
 
     A new warehouse gets the flow's default periods (the last 12 months); an existing
@@ -261,6 +262,7 @@ def _run_star_schema(flows: Any, block_name: str, folder: Path) -> Any | None:
         print("  - Star schema            not in this version of prefect-dhis2 (skipped)")
         return None
     warehouse = folder / "warehouse.duckdb"
+    _forget_warehouse_of_another_port(warehouse, folder / "warehouse_parquet", base_url)
     options: dict[str, Any] = {}
     if warehouse.is_file():
         options["periods"] = INCREMENTAL_PERIODS
@@ -275,6 +277,36 @@ def _run_star_schema(flows: Any, block_name: str, folder: Path) -> Any | None:
     title = "Star schema (refresh)" if options else "Star schema"
     _print_step(title, time.perf_counter() - started, _star_schema_summary(report), files)
     return report
+
+
+def _forget_warehouse_of_another_port(warehouse: Path, parquet: Path, base_url: str) -> None:
+    """Start the demo's warehouse again when the emulator came up on another port.
+
+    A warehouse refuses data of another instance (its surrogate keys must not mix),
+    and it knows the instance by URL. The emulator serves the same generated data on
+    any port, but when its previous port is taken its URL changes: the demo's own
+    warehouse is then built afresh instead of failing the demo's last step.
+    """
+    if not warehouse.is_file():
+        return
+    import duckdb
+
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as connection:
+            row = connection.execute(
+                "SELECT value FROM warehouse_meta WHERE key = 'instance'"
+            ).fetchone()
+    except duckdb.Error:
+        return  # not the demo's warehouse as expected: the flow says what is wrong
+    if row is None or row[0] == base_url:
+        return
+    print(
+        f"  (the emulator is at {base_url} this time, not {row[0]}: "
+        "the demo's warehouse is built afresh)"
+    )
+    warehouse.unlink()
+    Path(f"{warehouse}.wal").unlink(missing_ok=True)
+    shutil.rmtree(parquet, ignore_errors=True)
 
 
 def _write_import_file(dhis2: Any, directory: Path) -> Path:

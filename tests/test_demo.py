@@ -163,6 +163,44 @@ def test_the_last_step_builds_the_warehouse_and_answers_a_query(
     assert "Star schema (refresh)" in capfd.readouterr().out
 
 
+def test_a_warehouse_of_the_emulators_previous_port_is_built_afresh(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the emulator's previous port is taken, its URL changes and the warehouse
+    (which refuses another instance's data) would fail the demo's last step."""
+    import duckdb
+
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    old = "http://127.0.0.1:1"
+    with duckdb.connect(str(folder / "warehouse.duckdb")) as connection:
+        connection.execute("CREATE TABLE warehouse_meta (key VARCHAR, value VARCHAR)")
+        connection.execute("INSERT INTO warehouse_meta VALUES ('instance', ?)", [old])
+    (folder / "warehouse_parquet").mkdir()
+    (folder / "warehouse_parquet" / "dim_org_unit.parquet").write_bytes(b"old")
+    calls: list[dict[str, Any]] = []
+
+    def star_schema(**kwargs: Any) -> _WarehouseReport:
+        calls.append(kwargs)
+        assert not Path(kwargs["warehouse"]).exists()  # the flow builds it afresh
+        assert not (folder / "warehouse_parquet").exists()
+        with duckdb.connect(kwargs["warehouse"]) as connection:
+            connection.execute(_SMALL_WAREHOUSE)
+        result = _WarehouseResult(
+            rows={"dim_org_unit": 4}, facts_loaded=9, periods_added=["202401"], periods_replaced=[]
+        )
+        return _WarehouseReport(files={"warehouse": kwargs["warehouse"]}, result=result)
+
+    monkeypatch.setattr(prefect_dhis2.flows, "dhis2_star_schema", star_schema, raising=False)
+    monkeypatch.setattr(demo, "_STEPS", ())
+    demo.run_demo(folder, block_name="demo-test-port")
+    out = capfd.readouterr().out
+
+    assert len(calls) == 1 and "periods" not in calls[0]  # a full build, not a refresh
+    assert f"not {old}: the demo's warehouse is built afresh" in out
+    assert "Star schema (refresh)" not in out
+
+
 _SMALL_WAREHOUSE = """
 CREATE TABLE dim_period AS FROM (VALUES
     (1, '202401', 'Monthly', DATE '2024-01-01'), (2, '202402', 'Monthly', DATE '2024-02-01'),
