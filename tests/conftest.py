@@ -19,3 +19,20 @@ def prefect_server() -> Iterator[str]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield str(PREFECT_API_URL.value())
+
+
+@pytest.fixture
+def lease_log(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every lease the host budget's keepers take of a Prefect global limit, in order."""
+    from prefect_dhis2.host_limit import GlobalLimitSlots
+
+    leases: list[object] = []
+    acquire = GlobalLimitSlots.acquire
+
+    def counted(self: GlobalLimitSlots) -> object:
+        lease = acquire(self)
+        leases.append(lease)
+        return lease
+
+    monkeypatch.setattr(GlobalLimitSlots, "acquire", counted)
+    return leases

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from prefect.client.orchestration import get_client
 
-from prefect_dhis2.host_limit import GlobalLimitSlots, host_concurrency_limit_name
+from prefect_dhis2.host_limit import host_concurrency_limit_name
 from prefect_dhis2.runtime import run_sync
 from prefect_dhis2.testing import CostModel
 
@@ -23,17 +23,9 @@ from .flows.every_flow import flow_runs, output_files
 
 
 def test_eight_flow_runs_at_once_keep_to_a_budget_of_two(
-    prefect_server, dhis2_emulator_factory, tmp_path: Path, monkeypatch
+    prefect_server, dhis2_emulator_factory, tmp_path: Path, lease_log: list[object]
 ):
-    leases: list[object] = []
-    acquire = GlobalLimitSlots.acquire
-
-    def counted(self: GlobalLimitSlots) -> object:
-        lease = acquire(self)
-        leases.append(lease)
-        return lease
-
-    monkeypatch.setattr(GlobalLimitSlots, "acquire", counted)
+    leases = lease_log
     emulator = dhis2_emulator_factory(cost=CostModel(latency_s=0.02))
     credentials = emulator.credentials().model_copy(update={"max_concurrency": 2})
     runs = flow_runs(credentials, emulator, tmp_path)

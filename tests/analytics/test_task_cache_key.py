@@ -8,21 +8,12 @@ from prefect import flow
 
 from prefect_dhis2.analytics import AnalyticsQuery
 from prefect_dhis2.analytics.tasks import _task_cache_key
-from prefect_dhis2.host_limit import GlobalLimitSlots
 
 
 def test_the_cache_key_takes_no_lease_of_the_hosts_limit(
-    prefect_server: str, dhis2_emulator_factory: Any, monkeypatch: Any
+    prefect_server: str, dhis2_emulator_factory: Any, lease_log: list[object]
 ) -> None:
-    leases: list[object] = []
-    acquire = GlobalLimitSlots.acquire
-
-    def counted(self: GlobalLimitSlots) -> object:
-        lease = acquire(self)
-        leases.append(lease)
-        return lease
-
-    monkeypatch.setattr(GlobalLimitSlots, "acquire", counted)
+    leases = lease_log
     dhis2_emulator = dhis2_emulator_factory()
     credentials = dhis2_emulator.credentials().model_copy(update={"share_host_limit": True})
     query = AnalyticsQuery(data_items=["fbfJHSPpUQD"], org_units=["ImspTQPwCqd"], periods=["2024"])
