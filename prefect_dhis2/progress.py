@@ -12,9 +12,8 @@ The line is made from the dataclass's fields by `describe_progress`: a pair
 
 Examples:
     ```python
-    progress = ProgressArtifact("dhis2-import-progress", "Data value import")
-    result = await aimport_data_values(client, rows, on_progress=progress)
-    await progress.aclose()
+    async with ProgressArtifact("dhis2-import-progress", "Data value import") as progress:
+        result = await aimport_data_values(client, rows, on_progress=progress)
     ```
 """
 
@@ -25,7 +24,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 from uuid import UUID
 
 from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifact
@@ -100,9 +99,8 @@ class ProgressArtifact:
 
     Examples:
         ```python
-        progress = ProgressArtifact("dhis2-analytics-progress", "ANC by facility")
-        await afetch_analytics_table(client, query, on_progress=progress)
-        await progress.aclose()
+        async with ProgressArtifact("dhis2-analytics-progress", "ANC by facility") as progress:
+            await afetch_analytics_table(client, query, on_progress=progress)
         ```
     """
 
@@ -168,3 +166,9 @@ class ProgressArtifact:
         latest = self._latest
         if latest is not None and latest != self._published:
             await self._publish(latest)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()  # the last progress is published whether the work ended or failed

@@ -118,8 +118,7 @@ async def _extract_with(
         if cache_shards:
             freshness = analytics_freshness(await client.get_server_info())
             cache = ResultStoreShardCache()
-        progress = ProgressArtifact("dhis2-analytics-progress", "Analytics extraction")
-        try:
+        async with ProgressArtifact("dhis2-analytics-progress", "Analytics extraction") as progress:
             return await afetch_analytics_table(
                 client,
                 query,
@@ -130,8 +129,6 @@ async def _extract_with(
                 logger=run_logger(),
                 on_progress=progress,
             )
-        finally:
-            await progress.aclose()
 
 
 @task(
@@ -266,23 +263,20 @@ async def _export_with(
     async with (
         _ensure_meanwhile(credentials, use_host_limit),
         credentials.get_async_client() as client,
+        ProgressArtifact("dhis2-analytics-export-progress", "Analytics export") as progress,
     ):
-        progress = ProgressArtifact("dhis2-analytics-export-progress", "Analytics export")
-        try:
-            return await aexport_analytics_table(
-                client,
-                query,
-                directory,
-                formats,
-                stem=stem,
-                reuse=reuse,
-                on_progress=progress,
-                max_rows=max_rows,
-                max_url_length=max_url_length,
-                logger=run_logger(),
-            )
-        finally:
-            await progress.aclose()
+        return await aexport_analytics_table(
+            client,
+            query,
+            directory,
+            formats,
+            stem=stem,
+            reuse=reuse,
+            on_progress=progress,
+            max_rows=max_rows,
+            max_url_length=max_url_length,
+            logger=run_logger(),
+        )
 
 
 @task(

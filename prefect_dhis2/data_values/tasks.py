@@ -131,28 +131,27 @@ def import_data_values(
     logger = run_logger()
 
     async def run() -> DataValuesImportResult:
-        progress = ProgressArtifact(artifact_key("dhis2-import-progress"), "Data value import")
         async with (
             _ensure_meanwhile(credentials, use_host_limit),
             credentials.get_async_client() as client,
+            ProgressArtifact(
+                artifact_key("dhis2-import-progress"), "Data value import"
+            ) as progress,
         ):
-            try:
-                return await aimport_data_values(
-                    client,
-                    rows,
-                    dry_run=dry_run,
-                    dry_run_first=dry_run_first,
-                    chunk_size=chunk_size,
-                    import_strategy=import_strategy,
-                    async_job=async_job,
-                    chunk_attempts=chunk_attempts,
-                    on_duplicate=on_duplicate,
-                    source=source,
-                    logger=logger,
-                    on_progress=progress,
-                )
-            finally:
-                await progress.aclose()
+            return await aimport_data_values(
+                client,
+                rows,
+                dry_run=dry_run,
+                dry_run_first=dry_run_first,
+                chunk_size=chunk_size,
+                import_strategy=import_strategy,
+                async_job=async_job,
+                chunk_attempts=chunk_attempts,
+                on_duplicate=on_duplicate,
+                source=source,
+                logger=logger,
+                on_progress=progress,
+            )
 
     result = run_sync(run())
     logger.info("%s", import_summary_line(result))
@@ -216,27 +215,28 @@ def fetch_data_values(
     logger = run_logger()
 
     async def run() -> DataValuesExtract:
-        progress = ProgressArtifact(artifact_key("dhis2-data-values-progress"), "Data value read")
-        async with credentials.get_async_client() as client:
-            try:
-                return await afetch_data_values(
-                    client,
-                    org_units=org_units,
-                    data_sets=data_sets or (),
-                    data_elements=data_elements or (),
-                    periods=periods or (),
-                    start_date=start_date,
-                    end_date=end_date,
-                    children=children,
-                    last_updated=last_updated,
-                    include_deleted=include_deleted,
-                    org_units_per_request=org_units_per_request,
-                    periods_per_request=periods_per_request,
-                    logger=logger,
-                    on_progress=progress,
-                )
-            finally:
-                await progress.aclose()
+        async with (
+            credentials.get_async_client() as client,
+            ProgressArtifact(
+                artifact_key("dhis2-data-values-progress"), "Data value read"
+            ) as progress,
+        ):
+            return await afetch_data_values(
+                client,
+                org_units=org_units,
+                data_sets=data_sets or (),
+                data_elements=data_elements or (),
+                periods=periods or (),
+                start_date=start_date,
+                end_date=end_date,
+                children=children,
+                last_updated=last_updated,
+                include_deleted=include_deleted,
+                org_units_per_request=org_units_per_request,
+                periods_per_request=periods_per_request,
+                logger=logger,
+                on_progress=progress,
+            )
 
     extract = run_sync(run())
     logger.info("Read %d data values in %d requests", len(extract.data_values), extract.requests)
