@@ -24,7 +24,10 @@ open `AsyncDhis2Client` and yields each finished shard while the others run;
    `SCOUT_ROWS`, so that a lowered limit is learned after little server work.
 5. Shards partition the rows, so nothing is deduplicated: each planned shard's
    rows are sorted by the natural key and shards come in plan order, so the
-   result is the same, row for row and in order, on every run.
+   result is the same, row for row and in order, on every run. Rows are tuples
+   of strings, decoded so while the garbage collector is paused
+   (`prefect_dhis2.client.decoding`): kept for the whole extraction, they cost
+   the collector nothing.
 
 With a `ShardCache` and the server's freshness token (`analytics_freshness`),
 finished shards are kept after a partial failure, so the re-run fetches only
@@ -83,7 +86,7 @@ from prefect_dhis2.client import (
     Dhis2TimeoutError,
 )
 from prefect_dhis2.models import AnalyticsGrid, ServerInfo
-from prefect_dhis2.models.analytics import GridRows
+from prefect_dhis2.models.analytics import GridRow, GridRows, _grid_rows
 from prefect_dhis2.periods import is_relative_period
 from prefect_dhis2.work_queue import SlotFactory, WorkQueue, run_queue
 
@@ -212,9 +215,8 @@ class AnalyticsExtract(AnalyticsExtractSummary):
 
     Attributes:
         headers: Grid header names, in column order.
-        rows: Grid rows (strings, as DHIS2 sends them), in plan order and,
-            within each shard, by the natural key; kept as decoded lists (not
-            validated row by row).
+        rows: Grid rows, tuples of strings as DHIS2 sends them (not validated
+            cell by cell), in plan order and, within each shard, by the natural key.
         names: Item id to display name, from every shard's `metaData.items`.
         dimensions: Dimension id to item ids, from every shard's `metaData.dimensions`.
     """
@@ -352,7 +354,7 @@ class AnalyticsShard:
         index: Position of the shard in the plan (0-based).
         shard: The planned shard (its dx, ou, pe and co items).
         headers: Grid header names, in column order.
-        rows: Grid rows, strings as DHIS2 sends them, sorted by the natural key.
+        rows: Grid rows, tuples of strings as DHIS2 sends them, sorted by the natural key.
         names: Item id to display name, from the shard's `metaData.items`.
         dimensions: Dimension id to item ids, from the shard's `metaData.dimensions`.
         cached: True when the shard was read from the shard cache.
@@ -364,7 +366,7 @@ class AnalyticsShard:
     index: int
     shard: Shard
     headers: list[str]
-    rows: list[list[str]]
+    rows: list[GridRow]
     names: dict[str, str]
     dimensions: dict[str, list[str]]
     cached: bool
@@ -432,6 +434,19 @@ def _grid_payload(grid: AnalyticsGrid) -> dict[str, Any]:
     }
 
 
+def _stored_grid(stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A shard read from a `ShardCache`, rows as tuples; None when it is not a grid.
+
+    A cache that keeps JSON gives the rows back as lists.
+    """
+    if stored is None:
+        return None
+    try:
+        return {**stored, "rows": _grid_rows(stored.get("rows", []))}
+    except ValueError:
+        return None
+
+
 _LIMIT_IN_MESSAGE = re.compile(r"(\d[\d,. ]*\d|\d)")
 
 
@@ -453,7 +468,7 @@ def server_row_limit(message: str | None) -> int | None:
     return int(digits) if digits and int(digits) > 0 else None
 
 
-def _sort_rows(headers: Sequence[str], rows: list[list[str]]) -> None:
+def _sort_rows(headers: Sequence[str], rows: list[GridRow]) -> None:
     """Sort rows in place by their dimension cells (the natural key of a grid)."""
     dims = [i for i, name in enumerate(headers) if name not in _VALUE_HEADERS]
     if dims == list(range(len(dims))):
@@ -730,7 +745,7 @@ class AnalyticsShardStream:
     async def _add(self, planned: _Planned) -> None:
         """Queue a planned shard unless the shard cache already holds it."""
         if self.cache is not None:
-            stored = await self.cache.get(self.shard_key(planned.shard))
+            stored = _stored_grid(await self.cache.get(self.shard_key(planned.shard)))
             if stored is not None:
                 self._cached += 1
                 planned.cached = True
@@ -1220,7 +1235,7 @@ async def afetch_analytics_table(
                         "dimensions": shard.dimensions,
                     },
                 )
-    rows: list[list[str]] = []
+    rows: list[GridRow] = []
     for shard in shards:
         rows += shard.rows  # references: no row is copied
     return AnalyticsExtract.model_construct(
@@ -1238,7 +1253,7 @@ _VALUE_HEADERS = frozenset({"value", "numerator", "denominator", "factor", "mult
 def _merge(base_url: str, parts: Sequence[Mapping[str, Any]]) -> AnalyticsExtract:
     """Join shard grids (headers checked, names and dimensions united), rows by reference."""
     headers: list[str] = []
-    rows: list[list[str]] = []
+    rows: list[GridRow] = []
     names: dict[str, str] = {}
     dimensions: dict[str, dict[str, None]] = {}
     for part in parts:

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from prefect_dhis2._version import __version__
 from prefect_dhis2.client.budget import SharedSlots
+from prefect_dhis2.client.decoding import decode_grid, decode_json
 from prefect_dhis2.client.errors import (
     Dhis2AuthenticationError,
     Dhis2BadRequestError,
@@ -302,7 +303,8 @@ class Operation:
         timeout: A timeout overriding the client default.
         import_result: For imports: a 409 that carries an import summary or
             report is a result, not an error.
-        expect: `json` (parsed body) or `text`.
+        expect: `json` (parsed body), `grid` (parsed analytics body, rows as
+            tuples, see `prefect_dhis2.client.decoding`) or `text`.
         small: A small system answer, read up to `SMALL_RESPONSE_BYTES`.
     """
 
@@ -313,7 +315,7 @@ class Operation:
     retry_safe: bool = True
     timeout: httpx.Timeout | None = None
     import_result: bool = False
-    expect: Literal["json", "text"] = "json"
+    expect: Literal["json", "grid", "text"] = "json"
     small: bool = False
 
     @property
@@ -568,7 +570,9 @@ class ClientCore:
         pairs: Params = [("dimension", d) for d in dimension]
         pairs.extend(("filter", f) for f in filter or ())
         pairs.extend(_flatten_params(params))
-        return Operation("GET", "/api/analytics", pairs, timeout=self.settings.analytics_timeout)
+        return Operation(
+            "GET", "/api/analytics", pairs, timeout=self.settings.analytics_timeout, expect="grid"
+        )
 
     def op_post_data_values(
         self,
@@ -879,8 +883,9 @@ class ClientCore:
             )
         if not response.content:
             return None
+        decode = decode_grid if operation.expect == "grid" else decode_json
         try:
-            return orjson.loads(response.content)
+            return decode(response.content)
         except orjson.JSONDecodeError:
             # A cut-off body on a repeatable request is worth another try.
             error = self._error(
@@ -893,7 +898,7 @@ class ClientCore:
 
     def _json_or_none(self, response: Received) -> Any:
         try:
-            return orjson.loads(response.content)
+            return decode_json(response.content)
         except orjson.JSONDecodeError:
             return None
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator
 
-__all__ = ["AnalyticsGrid", "GridHeader", "GridRows"]
+__all__ = ["AnalyticsGrid", "GridHeader", "GridRow", "GridRows"]
 
 
 class GridHeader(BaseModel):
@@ -23,26 +23,45 @@ class GridHeader(BaseModel):
     meta: bool = False
 
 
-def _grid_rows(value: Any) -> list[list[str]]:
-    """Check the shape of the rows without validating each cell.
+GridRow = tuple[str, ...]
+"""One grid row: its cells, strings as DHIS2 sends them, in header order."""
+
+
+def _grid_rows(value: Any) -> list[GridRow]:
+    """Check the shape of the rows without validating each cell; rows become tuples.
 
     A national grid holds hundreds of thousands of rows; validating every cell
-    would cost more than decoding the JSON. DHIS2 sends every cell as a string,
-    so the rows are kept as decoded (a list of lists).
+    would cost more than decoding the JSON. DHIS2 sends every cell as a string.
+    Rows are tuples, as a DB-API cursor's `fetchall()` returns them: the client
+    decodes them so (`prefect_dhis2.client.decoding.decode_grid`) and rows given
+    as lists are converted once, here.
     """
-    if not isinstance(value, list) or (value and not isinstance(value[0], list)):
-        raise ValueError("rows must be a list of lists of cells")
-    return value
+    if not isinstance(value, list):
+        raise ValueError("rows must be a list of rows (lists or tuples of cells)")
+    if not value or type(value[0]) is tuple:
+        return value
+    if not isinstance(value[0], list | tuple):
+        raise ValueError("rows must be a list of rows (lists or tuples of cells)")
+    return [tuple(row) for row in value]
 
 
-GridRows = Annotated[list[list[str]], PlainValidator(_grid_rows)]
-"""Grid rows as decoded: the outer shape is checked, the cells are not."""
+def _rows_as_they_are(rows: list[GridRow]) -> list[GridRow]:
+    return rows
+
+
+GridRows = Annotated[
+    list[GridRow],
+    PlainValidator(_grid_rows),
+    # Serialised without a check per row (JSON turns the tuples into arrays).
+    PlainSerializer(_rows_as_they_are, return_type=Any),
+]
+"""Grid rows, tuples of cells: the outer shape is checked, the cells are not."""
 
 
 class AnalyticsGrid(BaseModel):
     """An analytics response: headers, metaData and rows of strings.
 
-    Headers and metaData are validated; the rows are kept as decoded (their
+    Headers and metaData are validated; the rows are tuples of strings (their
     shape is checked, not each cell), so a grid of 200,000 rows costs no more
     than its JSON decoding.
 
@@ -51,6 +70,8 @@ class AnalyticsGrid(BaseModel):
         ...     "headers": [{"name": "dx"}, {"name": "value"}],
         ...     "metaData": {"items": {"fbfJHSPpUQD": {"name": "ANC 1st visit"}}},
         ...     "rows": [["fbfJHSPpUQD", "12.0"]], "height": 1, "width": 2})
+        >>> grid.rows
+        [('fbfJHSPpUQD', '12.0')]
         >>> list(grid.records())
         [{'dx': 'fbfJHSPpUQD', 'value': '12.0'}]
         >>> grid.item_name("fbfJHSPpUQD")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from prefect_dhis2.analytics import AnalyticsQuery, afetch_analytics_table
+from prefect_dhis2.analytics import AnalyticsQuery, afetch_analytics_table, aiter_analytics_shards
 from prefect_dhis2.analytics.extract import _call_args
 from prefect_dhis2.credentials import Dhis2Credentials
 from prefect_dhis2.testing import CostModel, FaultRule
@@ -21,8 +22,8 @@ async def unlimited(credentials: Dhis2Credentials, query: AnalyticsQuery) -> Any
         return await client.fetch_analytics(dimension, filters, **params)
 
 
-def sorted_rows(rows: list[list[str]]) -> list[tuple[str, ...]]:
-    return sorted(map(tuple, rows))
+def sorted_rows(rows: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    return sorted(rows)
 
 
 async def test_over_the_row_limit_equals_the_ignore_limit_request(emulator, credentials):
@@ -129,6 +130,34 @@ async def test_after_a_partial_failure_only_the_failed_shards_are_fetched_again(
             client, query, max_rows=2, shard_cache=cache, freshness="t2"
         )
     assert fresher.shards_cached == 0 and fresher.shards_fetched == 3
+
+
+class JsonCache(MemoryCache):
+    """A cache that keeps JSON, as a result store with a JSON serializer does."""
+
+    async def put(self, key: str, value: dict[str, Any]) -> None:
+        self.entries[key] = json.loads(json.dumps(value))
+
+
+async def test_rows_read_back_as_json_lists_are_tuples_like_fetched_ones(emulator, credentials):
+    query = AnalyticsQuery(data_items=ANC, org_units=[BO], periods=["2024Q1", "2024Q2"])
+    cache = JsonCache()
+    async with credentials.get_async_client() as client:
+        fetched = await afetch_analytics_table(client, query, max_rows=2)
+        stream = aiter_analytics_shards(
+            client, query, max_rows=2, shard_cache=cache, freshness="t1", store_shards=True
+        )
+        async with stream:
+            async for _ in stream:
+                pass
+        assert len(cache.entries) == 3
+        assert all(type(e["rows"][0]) is list for e in cache.entries.values())
+        cached = await afetch_analytics_table(
+            client, query, max_rows=2, shard_cache=cache, freshness="t1"
+        )
+    assert cached.shards_cached == 3 and cached.shards_fetched == 0
+    assert all(type(row) is tuple for row in fetched.rows + cached.rows)
+    assert cached.rows == fetched.rows
 
 
 async def test_shards_run_concurrently_within_the_block_budget(emulator, credentials):
