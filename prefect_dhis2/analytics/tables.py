@@ -205,21 +205,23 @@ class _Tally:
         self.names: dict[str, str] = {}
 
     def add(self, table: Any) -> None:
+        import pyarrow.compute as pc
+
         self.rows += table.num_rows
         names = table.column_names
         if not table.num_rows or "dx" not in names or "value" not in names:
+            return
+        data_items = pc.unique(table.column("dx"))
+        if len(data_items) == 1:  # most shards: one data item, nothing to group
+            self._add_item(data_items[0].as_py(), table)
             return
         stats = table.group_by("dx").aggregate(
             [("value", "count"), ("value", "sum"), ("value", "min"), ("value", "max")]
         )
         for row in stats.to_pylist():
-            dx = row["dx"]
-            self.count[dx] += row["value_count"]
-            if row["value_count"]:
-                self.total[dx] += row["value_sum"]
-                low, high = row["value_min"], row["value_max"]
-                self.low[dx] = min(self.low.get(dx, low), low)
-                self.high[dx] = max(self.high.get(dx, high), high)
+            self._add_stats(
+                row["dx"], row["value_count"], row["value_sum"], row["value_min"], row["value_max"]
+            )
         for dim, seen in (("ou", self.org_units), ("pe", self.periods)):
             if dim in names:
                 pairs = table.select(["dx", dim]).group_by(["dx", dim]).aggregate([])
@@ -227,6 +229,26 @@ class _Tally:
                     pairs.column("dx").to_pylist(), pairs.column(dim).to_pylist(), strict=True
                 ):
                     seen[dx].add(item)
+
+    def _add_item(self, dx: str, table: Any) -> None:
+        import pyarrow.compute as pc
+
+        values = table.column("value")
+        count = len(values) - values.null_count
+        bounds = pc.min_max(values)
+        self._add_stats(
+            dx, count, pc.sum(values).as_py(), bounds["min"].as_py(), bounds["max"].as_py()
+        )
+        for dim, seen in (("ou", self.org_units), ("pe", self.periods)):
+            if dim in table.column_names:
+                seen[dx].update(pc.unique(table.column(dim)).to_pylist())
+
+    def _add_stats(self, dx: str, count: int, total: Any, low: Any, high: Any) -> None:
+        self.count[dx] += count
+        if count:
+            self.total[dx] += total
+            self.low[dx] = min(self.low.get(dx, low), low)
+            self.high[dx] = max(self.high.get(dx, high), high)
 
     def summary(self) -> AnalyticsTableSummary:
         table = AnalyticsTableSummary(rows=self.rows, columns=self.columns)

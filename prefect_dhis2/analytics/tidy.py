@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from prefect_dhis2.periods import parse_period
-from prefect_dhis2.writers import Column
+from prefect_dhis2.writers import Column, _columns_of
 
 __all__ = ["NUMBER_COLUMNS", "tidy_arrow", "tidy_columns", "tidy_rows"]
 
@@ -136,28 +136,36 @@ def tidy_arrow(
     import pyarrow.compute as pc
 
     columns = tidy_columns(headers)
-    width = len(headers)
-    cells: list[Sequence[str]] = list(zip(*rows, strict=True)) if rows else [()] * width
+    cells = _columns_of(rows, len(headers))
     by_header = dict(zip(headers, cells, strict=True))
+    strings: dict[str, Any] = {}
+    encoded: dict[str, Any] = {}
+
+    def ids(name: str) -> Any:  # each dimension's cells become Arrow strings once
+        if name not in strings:
+            strings[name] = pa.array(by_header[name], type=pa.string())
+        return strings[name]
+
+    def distinct(name: str) -> Any:  # its distinct ids, and where each row's id is in them
+        if name not in encoded:
+            encoded[name] = pc.dictionary_encode(ids(name))
+        return encoded[name]
+
     arrays: list[Any] = []
     for column in columns:
         name = column.name
         if name in by_header and column.type == "string":
-            arrays.append(pa.array(by_header[name], type=pa.string()))
+            arrays.append(ids(name))
         elif name.endswith("_name") and name[:-5] in by_header:
             # Names repeat a lot: look each distinct id up once.
-            ids = pa.array(by_header[name[:-5]], type=pa.string())
-            distinct = pc.unique(ids)
-            looked_up = pa.array([names.get(i) for i in distinct.to_pylist()], type=pa.string())
-            arrays.append(pc.take(looked_up, pc.index_in(ids, value_set=distinct)))
+            found = distinct(name[:-5])
+            looked_up = [names.get(i) for i in found.dictionary.to_pylist()]
+            arrays.append(pa.array(looked_up, type=pa.string()).take(found.indices))
         elif name in ("pe_start", "pe_end"):
-            ids = pa.array(by_header["pe"], type=pa.string())
-            distinct = pc.unique(ids)
+            found = distinct("pe")
             which = 0 if name == "pe_start" else 1
-            bounds = pa.array(
-                [_period_bounds(p)[which] for p in distinct.to_pylist()], type=pa.date32()
-            )
-            arrays.append(pc.take(bounds, pc.index_in(ids, value_set=distinct)))
+            bounds = [_period_bounds(p)[which] for p in found.dictionary.to_pylist()]
+            arrays.append(pa.array(bounds, type=pa.date32()).take(found.indices))
         else:
             arrays.append(_float_column(by_header[name], name))
     return pa.Table.from_arrays(arrays, names=[c.name for c in columns])
@@ -168,8 +176,11 @@ def _float_column(cells: Sequence[str], name: str) -> Any:
     import pyarrow.compute as pc
 
     text = pa.array(cells, type=pa.string())
-    blank = pc.equal(text, "")
-    text = pc.if_else(blank, pa.scalar(None, pa.string()), text)
+    try:
+        return pc.cast(text, pa.float64())  # the common case: every cell is a number
+    except pa.ArrowInvalid:
+        pass
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
     try:
         return pc.cast(text, pa.float64())
     except pa.ArrowInvalid:

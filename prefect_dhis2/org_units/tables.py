@@ -31,6 +31,7 @@ from prefect_dhis2.writers import (
     GeoJsonWriter,
     ParquetTableWriter,
     TableWriter,
+    _columns_of,
 )
 
 __all__ = [
@@ -78,9 +79,8 @@ class ParquetValuesWriter(ParquetTableWriter):
         if not rows:
             return
         arrays = []
-        for column, field, values in zip(
-            self.columns, self._schema, zip(*rows, strict=True), strict=True
-        ):
+        cells = _columns_of(rows, len(self.columns))
+        for column, field, values in zip(self.columns, self._schema, cells, strict=True):
             if column.type == "string":
                 arrays.append(pa.array([v or None for v in values], field.type))
             elif column.type == "date":

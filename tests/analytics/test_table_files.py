@@ -77,3 +77,44 @@ def test_the_bytes_do_not_depend_on_how_the_rows_were_chunked(tmp_path):
         assert outputs["whole", fmt] == outputs["pieces", fmt]
     groups = pq.ParquetFile(tmp_path / "pieces" / "t.parquet").metadata
     assert [groups.row_group(i).num_rows for i in range(groups.num_row_groups)] == [4, 4, 2]
+
+
+def test_the_streamed_summary_counts_what_the_whole_extract_holds():
+    # Shards of one data item take the streamed tally's short path, shards of several
+    # its grouped one; either way it must count what `summarise_table` counts.
+    from prefect_dhis2.analytics.tables import _Tally, summarise_table
+    from prefect_dhis2.analytics.tidy import tidy_arrow
+
+    headers = ["dx", "ou", "pe", "value"]
+    names = {"fbfJHSPpUQD": "ANC 1st visit", "cYeuwXTCPkU": "ANC 2nd visit"}
+    shards = [
+        [
+            ("fbfJHSPpUQD", "O6uvpzGd5pu", "202401", "3"),
+            ("fbfJHSPpUQD", "fdc6uOvgoji", "202402", "-1.5"),
+        ],
+        [
+            ("cYeuwXTCPkU", "O6uvpzGd5pu", "202401", "7"),
+            ("fbfJHSPpUQD", "O6uvpzGd5pu", "202403", "10"),
+            ("cYeuwXTCPkU", "jUb8gELQApl", "202403", "2.25"),
+        ],
+        [("cYeuwXTCPkU", "jUb8gELQApl", "202404", "0")],
+    ]
+    tally = _Tally()
+    for rows in shards:
+        tally.add(tidy_arrow(headers, rows, names))
+    tally.names = names
+    whole = AnalyticsExtract(
+        base_url="https://dhis2.example.org",
+        headers=headers,
+        rows=[row for rows in shards for row in rows],
+        names=names,
+    )
+    expected = summarise_table(whole)
+    streamed = tally.summary()
+    assert streamed.by_data_item == expected.by_data_item
+    assert (
+        (streamed.rows, streamed.data_items, streamed.org_units, streamed.periods)
+        == (6, 2, 3, 4)
+        == (expected.rows, expected.data_items, expected.org_units, expected.periods)
+    )
+    assert expected.by_data_item[1]["min"] == -1.5 and expected.by_data_item[1]["max"] == 10
