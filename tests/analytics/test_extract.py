@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from prefect_dhis2.analytics import AnalyticsQuery, afetch_analytics_table, aiter_analytics_shards
-from prefect_dhis2.analytics.extract import _call_args
+from prefect_dhis2.analytics.extract import AnalyticsExtract, _call_args
 from prefect_dhis2.credentials import Dhis2Credentials
 from prefect_dhis2.testing import CostModel, FaultRule
 
@@ -158,6 +158,35 @@ async def test_rows_read_back_as_json_lists_are_tuples_like_fetched_ones(emulato
     assert cached.shards_cached == 3 and cached.shards_fetched == 0
     assert all(type(row) is tuple for row in fetched.rows + cached.rows)
     assert cached.rows == fetched.rows
+
+
+def test_an_extract_pickles_its_rows_as_one_compact_body():
+    # Prefect persists a task's result with cloudpickle: the rows must not be pickled
+    # one object at a time, and must come back as the same tuples.
+    import pickle
+
+    import cloudpickle
+    from pydantic import BaseModel
+
+    rows = [
+        ("fbfJHSPpUQD", f"OU{i:05d}", f"2024{m:02d}", str(i % 97))
+        for i in range(2000)
+        for m in range(1, 13)
+    ]
+    extract = AnalyticsExtract(
+        base_url="https://dhis2.example.org",
+        headers=["dx", "ou", "pe", "value"],
+        rows=rows,
+        names={"fbfJHSPpUQD": "ANC 1st visit"},
+        shards_fetched=4,
+    )
+    body = cloudpickle.dumps(extract)
+    back = pickle.loads(body)
+    assert back == extract and back.rows == rows
+    assert all(type(row) is tuple for row in back.rows)
+    assert back.model_fields_set == extract.model_fields_set
+    one_by_one = cloudpickle.dumps(BaseModel.__getstate__(extract))
+    assert len(body) * 4 < len(one_by_one)
 
 
 async def test_shards_run_concurrently_within_the_block_budget(emulator, credentials):

@@ -7,7 +7,7 @@ import gc
 import orjson
 import pytest
 
-from prefect_dhis2.client.decoding import decode_grid, decode_json
+from prefect_dhis2.client.decoding import decode_grid, decode_json, decode_rows, encode_rows
 from prefect_dhis2.models import AnalyticsGrid
 
 GRID = {
@@ -77,3 +77,17 @@ def test_a_grid_given_with_list_rows_holds_tuples():
     assert grid.model_dump(mode="json")["rows"] == GRID["rows"]
     with pytest.raises(ValueError, match="rows must be a list of rows"):
         AnalyticsGrid.model_validate({"rows": ["not a row"]})
+
+
+def test_stored_rows_come_back_as_the_same_tuples_and_bad_bodies_are_refused():
+    rows = [("fbfJHSPpUQD", f"OU{i:05d}", "202401", f"{i}.5") for i in range(5000)]
+    body = encode_rows(rows)
+    assert decode_rows(body) == rows
+    assert all(type(row) is tuple for row in decode_rows(body))
+    assert len(body) * 5 < len(orjson.dumps(rows))  # compressed
+    assert decode_rows(encode_rows([])) == []
+    with pytest.raises(ValueError, match="not compressed JSON"):
+        decode_rows(orjson.dumps(rows))
+    with pytest.raises(ValueError, match="array of arrays"):
+        decode_rows(encode_rows(["fbfJHSPpUQD"]))
+    assert gc.isenabled()
