@@ -13,6 +13,7 @@ from prefect_dhis2.analytics.shards import (
     ShardTooLargeError,
     bisect_shard,
     estimate_rows,
+    fit_shard,
     plan_shards,
     shard_of,
 )
@@ -139,3 +140,16 @@ def test_min_shards_keeps_workers_busy_with_the_fewest_extra_requests():
     shards = plan_shards(query, max_rows=10**6, base_url=BASE, min_shards=16)
     assert len(shards) == 16
     assert set(cells(shards)) == set(itertools.product(DX, OU[:5], MONTHS))
+
+
+def test_a_cut_that_does_not_divide_evenly_takes_one_part_more_not_a_half_part():
+    # 1,080 units x 12 months over a limit of 1,000: 13 parts would be of 84 or 83
+    # units (1,008 or 996 rows) and the 84s would be cut in two again.
+    units = [generate_uid() for _ in range(1080)]
+    query = AnalyticsQuery(
+        data_items=["fbfJHSPpUQD"], org_units=units, periods=[f"2024{m:02d}" for m in range(1, 13)]
+    )
+    pieces = fit_shard(shard_of(query), query, max_rows=1000, max_url_length=10**6)
+    assert len(pieces) == 14
+    assert all(900 <= p.estimated_rows <= 1000 for p in pieces)
+    assert sorted(u for p in pieces for u in p.org_units) == sorted(units)
