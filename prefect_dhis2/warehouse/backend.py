@@ -177,6 +177,7 @@ class DuckDbBackend:
         self.location = str(path)
         self._instance = instance
         self._in_transaction = False
+        self._types: dict[str, dict[str, str]] = {}
 
     @classmethod
     def open(
@@ -266,17 +267,26 @@ class DuckDbBackend:
         self.connection.execute(sql, list(parameters)).fetchall()
 
     # -- schema -------------------------------------------------------------------------
-    def _columns(self, table: str) -> list[str]:
-        return [
-            r[0]
-            for r in self.rows(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-                "ORDER BY ordinal_position",
-                [table],
+    def _column_types(self, table: str) -> dict[str, str]:
+        """Column name to DuckDB type, in table order (cached: a refresh upserts often)."""
+        cached = self._types.get(table)
+        if cached is None:
+            cached = dict(
+                self.rows(
+                    "SELECT column_name, data_type FROM information_schema.columns "
+                    "WHERE table_name = ? ORDER BY ordinal_position",
+                    [table],
+                )
             )
-        ]
+            if cached:  # a table not created yet is looked up again later
+                self._types[table] = cached
+        return cached
+
+    def _columns(self, table: str) -> list[str]:
+        return list(self._column_types(table))
 
     def ensure_schema(self, max_level: int) -> None:
+        self._types.clear()  # columns may be added below
         existing = self._columns("dim_org_unit")
         if existing:
             # A deeper tree than last time: add the missing level pairs.
@@ -290,6 +300,7 @@ class DuckDbBackend:
         for statement in create_statements(max_level):
             self.execute(statement)
         self.execute(view_statement(max_level))
+        self._types.clear()
         for statement in comment_statements(max_level):
             self.execute(statement)
         meta = {"schema_version": str(SCHEMA_VERSION)}
@@ -331,35 +342,32 @@ class DuckDbBackend:
             return 0
         spec = TABLES[table]
         key, natural = spec.surrogate_key, spec.natural_key[0]
-        columns = [c for c in self._columns(table) if c != key]
+        types = self._column_types(table)
+        columns = [c for c in types if c != key]
         stage = pa.Table.from_pylist(
             [{**{c: row.get(c) for c in columns}, "_ord": i} for i, row in enumerate(rows)]
         )
         name = f"_stage_{uuid.uuid4().hex}"
         self.connection.register(name, stage)
         try:
-            types = dict(self.rows(
-                "SELECT column_name, data_type FROM information_schema.columns "
-                "WHERE table_name = ?", [table]
-            ))  # fmt: skip
             cast = {c: f'CAST(s."{c}" AS {types[c]})' for c in columns}
+            count, start = self.rows(f"SELECT count(*), coalesce(max({key}), 0) FROM {table}")[0]
             updates = ", ".join(f'"{c}" = {cast[c]}' for c in columns if c != natural)
-            if updates:
+            if updates and count:  # an empty dimension (a first load) has nothing to update
                 self.execute(
                     f"UPDATE {table} SET {updates} FROM {name} s WHERE {table}.{natural} = s.{natural}"
                 )
-            start = self.scalar(f"SELECT coalesce(max({key}), 0) FROM {table}")
-            inserted = self.scalar(
-                f"SELECT count(*) FROM {name} s WHERE NOT EXISTS "
+            new_rows = (
+                f"FROM {name} s WHERE NOT EXISTS "
                 f"(SELECT 1 FROM {table} t WHERE t.{natural} = s.{natural})"
             )
+            inserted = self.scalar(f"SELECT count(*) {new_rows}") if count else len(stage)
             # New keys follow the largest one, in the order the rows came (tree order).
             names = ", ".join(f'"{c}"' for c in columns)
             self.execute(
                 f"INSERT INTO {table} ({key}, {names}) "
                 f"SELECT {start} + row_number() OVER (ORDER BY s._ord), "
-                f"{', '.join(cast[c] for c in columns)} FROM {name} s "
-                f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{natural} = s.{natural})"
+                f"{', '.join(cast[c] for c in columns)} {new_rows}"
             )
         finally:
             self.connection.unregister(name)
