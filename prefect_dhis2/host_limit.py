@@ -67,6 +67,48 @@ def host_concurrency_limit_name(base_url: str) -> str:
     return "dhis2-" + slug(urlsplit(base_url).netloc)
 
 
+_CREATE_WAIT_S = 30.0
+"""Longest wait for another thread's creation of the same limit."""
+_CREATING: dict[tuple[str, str], threading.Event] = {}
+_CREATING_LOCK = threading.Lock()
+
+
+def _creation_key(name: str) -> tuple[str, str]:
+    from prefect.settings import get_current_settings
+
+    return str(get_current_settings().api.url or ""), name
+
+
+def _start_creating(name: str) -> threading.Event | None:
+    """Claim the read-then-create of limit `name`; None when another thread has it.
+
+    A task makes sure of the host's limit while its client's keeper thread, taking
+    the first lease, does the same: both would find it missing, and the second
+    create fails on the Prefect server (handled here, but logged there as an error
+    with a traceback). One read-then-create at a time per limit and Prefect API.
+    """
+    key = _creation_key(name)
+    with _CREATING_LOCK:
+        if key in _CREATING:
+            return None
+        event = _CREATING[key] = threading.Event()
+        return event
+
+
+def _done_creating(name: str, event: threading.Event) -> None:
+    with _CREATING_LOCK:
+        if _CREATING.get(_creation_key(name)) is event:
+            del _CREATING[_creation_key(name)]
+    event.set()
+
+
+def _wait_creating(name: str, timeout: float = _CREATE_WAIT_S) -> None:
+    with _CREATING_LOCK:
+        event = _CREATING.get(_creation_key(name))
+    if event is not None:
+        event.wait(timeout)
+
+
 async def ensure_host_concurrency_limit(credentials: Dhis2Credentials) -> str:
     """Create the host's global concurrency limit if it is missing; return its name.
 
@@ -80,14 +122,21 @@ async def ensure_host_concurrency_limit(credentials: Dhis2Credentials) -> str:
     from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
     name = host_concurrency_limit_name(credentials.base_url)
-    async with get_client() as client:
-        try:
-            await client.read_global_concurrency_limit_by_name(name)
-        except ObjectNotFound:
-            with suppress(ObjectAlreadyExists):  # another run created it first
-                await client.create_global_concurrency_limit(
-                    GlobalConcurrencyLimitCreate(name=name, limit=credentials.max_concurrency)
-                )
+    creating = _start_creating(name)
+    if creating is None:  # the keeper of this process is creating it: wait for that
+        await asyncio.to_thread(_wait_creating, name)
+        return name
+    try:
+        async with get_client() as client:
+            try:
+                await client.read_global_concurrency_limit_by_name(name)
+            except ObjectNotFound:
+                with suppress(ObjectAlreadyExists):  # another process created it first
+                    await client.create_global_concurrency_limit(
+                        GlobalConcurrencyLimitCreate(name=name, limit=credentials.max_concurrency)
+                    )
+    finally:
+        _done_creating(name, creating)
     return name
 
 
@@ -208,13 +257,19 @@ class GlobalLimitSlots:
 
         if self._ensured:
             return
-        try:
-            client.read_global_concurrency_limit_by_name(self._name)
-        except ObjectNotFound:
-            with suppress(ObjectAlreadyExists):  # another run created it first
-                client.create_global_concurrency_limit(
-                    GlobalConcurrencyLimitCreate(name=self._name, limit=self._limit)
-                )
+        creating = _start_creating(self._name)
+        if creating is None:  # a task of this process is creating it: wait for that
+            _wait_creating(self._name)
+        else:
+            try:
+                client.read_global_concurrency_limit_by_name(self._name)
+            except ObjectNotFound:
+                with suppress(ObjectAlreadyExists):  # another process created it first
+                    client.create_global_concurrency_limit(
+                        GlobalConcurrencyLimitCreate(name=self._name, limit=self._limit)
+                    )
+            finally:
+                _done_creating(self._name, creating)
         self._ensured = True
 
     def acquire(self) -> UUID | Busy | None:

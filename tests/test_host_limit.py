@@ -224,3 +224,71 @@ def test_disabled_makes_no_round_trip(monkeypatch: Any) -> None:
 
     asyncio.run(main())
     assert not state["started"]
+
+
+def test_a_task_and_its_keeper_create_the_host_limit_once(prefect_server, monkeypatch):
+    """Both make sure of the limit at the start of a run; two creates at once would make
+    the Prefect server fail the second one and log it as an error."""
+    import asyncio
+    import contextvars
+    import threading
+    from contextlib import suppress
+
+    from prefect.client.orchestration import PrefectClient, SyncPrefectClient
+
+    from prefect_dhis2 import Dhis2Credentials
+    from prefect_dhis2.host_limit import (
+        GlobalLimitSlots,
+        ensure_host_concurrency_limit,
+        host_concurrency_limit_name,
+    )
+
+    creds = Dhis2Credentials(
+        base_url="https://race.dhis2.example.org",
+        username="admin",
+        password="district",
+        max_concurrency=3,
+    )
+    name = host_concurrency_limit_name(creds.base_url)
+    both_reading = threading.Barrier(2, timeout=1.0)  # without one claim, both read at once
+    creates: list[str] = []
+    sync_read = SyncPrefectClient.read_global_concurrency_limit_by_name
+    sync_create = SyncPrefectClient.create_global_concurrency_limit
+    async_read = PrefectClient.read_global_concurrency_limit_by_name
+    async_create = PrefectClient.create_global_concurrency_limit
+
+    def read_in_step(self: Any, *args: Any) -> Any:
+        with suppress(threading.BrokenBarrierError):
+            both_reading.wait()
+        return sync_read(self, *args)
+
+    async def aread_in_step(self: Any, *args: Any) -> Any:
+        with suppress(threading.BrokenBarrierError):
+            both_reading.wait()
+        return await async_read(self, *args)
+
+    def counted_create(self: Any, limit: Any) -> Any:
+        creates.append(limit.name)
+        return sync_create(self, limit)
+
+    async def acounted_create(self: Any, limit: Any) -> Any:
+        creates.append(limit.name)
+        return await async_create(self, limit)
+
+    monkeypatch.setattr(SyncPrefectClient, "read_global_concurrency_limit_by_name", read_in_step)
+    monkeypatch.setattr(SyncPrefectClient, "create_global_concurrency_limit", counted_create)
+    monkeypatch.setattr(PrefectClient, "read_global_concurrency_limit_by_name", aread_in_step)
+    monkeypatch.setattr(PrefectClient, "create_global_concurrency_limit", acounted_create)
+
+    slots = GlobalLimitSlots(name, limit=3)
+    leases: list[object] = []
+    context = contextvars.copy_context()  # the keeper sees this test's Prefect API
+    keeper = threading.Thread(target=context.run, args=(lambda: leases.append(slots.acquire()),))
+    keeper.start()
+    assert asyncio.run(ensure_host_concurrency_limit(creds)) == name
+    keeper.join(timeout=30)
+    assert not keeper.is_alive()
+    assert creates == [name]
+    assert isinstance(leases[0], UUID)
+    slots.release(leases[0])
+    slots.close()
