@@ -118,3 +118,29 @@ def test_the_streamed_summary_counts_what_the_whole_extract_holds():
         == (expected.rows, expected.data_items, expected.org_units, expected.periods)
     )
     assert expected.by_data_item[1]["min"] == -1.5 and expected.by_data_item[1]["max"] == 10
+
+
+def test_shards_written_together_give_the_same_bytes_as_one_table(
+    emulator, credentials, tmp_path, monkeypatch
+):
+    # A few shards per write, and a last write of what is left: the files must not
+    # depend on how the shards were grouped.
+    from prefect_dhis2.analytics import tables
+
+    monkeypatch.setattr(tables, "_WRITE_ROWS", 150)
+    streamed, whole = tmp_path / "streamed", tmp_path / "whole"
+
+    async def run() -> AnalyticsExtract:
+        async with credentials.get_async_client() as client:
+            await aexport_analytics_table(
+                client, QUERY, streamed, ["csv", "parquet"], reuse=False, max_rows=60
+            )
+            return await afetch_analytics_table(client, QUERY, max_rows=60)
+
+    extract = asyncio.run(run())
+    assert extract.shards_planned > 5 and len(extract.rows) % 150
+    files = write_analytics_table(extract, whole, ["csv", "parquet"])
+    for fmt in ("csv", "parquet"):
+        assert (streamed / f"analytics.{fmt}").read_bytes() == Path(
+            files[f"analytics_{fmt}"]
+        ).read_bytes()
