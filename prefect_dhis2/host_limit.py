@@ -96,9 +96,10 @@ def _start_creating(name: str) -> threading.Event | None:
 
 
 def _done_creating(name: str, event: threading.Event) -> None:
+    key = _creation_key(name)
     with _CREATING_LOCK:
-        if _CREATING.get(_creation_key(name)) is event:
-            del _CREATING[_creation_key(name)]
+        if _CREATING.get(key) is event:
+            del _CREATING[key]
     event.set()
 
 

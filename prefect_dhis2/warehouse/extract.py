@@ -19,7 +19,6 @@ Examples:
 
 from __future__ import annotations
 
-import operator
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +30,7 @@ from prefect_dhis2.analytics.extract import (
     AnalyticsExtractSummary,
     aiter_analytics_shards,
 )
+from prefect_dhis2.writers import _columns_of
 
 if TYPE_CHECKING:
     from prefect_dhis2.analytics.query import AnalyticsQuery
@@ -55,17 +55,14 @@ FACT_BATCH_SCHEMA = pa.schema(
 
 def rows_to_batch(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> pa.RecordBatch:
     """Grid rows (strings) as one record batch of `FACT_BATCH_SCHEMA`; empty cells are null."""
-    index = {name: i for i, name in enumerate(headers)}
+    by_header = dict(zip(headers, _columns_of(rows, len(headers)), strict=True))
     arrays = []
     for field in FACT_BATCH_SCHEMA:
-        i = index.get(field.name)
-        if i is None or not rows:
+        values = by_header.get(field.name)
+        if values is None or not rows:
             arrays.append(pa.nulls(len(rows), pa.string()))
             continue
-        # One list per column by index (zip(*rows) would make an iterator per row for
-        # the garbage collector to track); empty cells are rare, so look before mapping.
-        values = list(map(operator.itemgetter(i), rows))
-        if "" in values:
+        if "" in values:  # empty cells are rare: look before mapping
             values = [v or None for v in values]
         arrays.append(pa.array(values, pa.string()))
     return pa.RecordBatch.from_arrays(arrays, schema=FACT_BATCH_SCHEMA)
