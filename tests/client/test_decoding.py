@@ -40,6 +40,33 @@ def test_retained_rows_are_not_tracked_by_the_collector():
     assert all(gc.is_tracked(row) for row in lists)  # what lists would have cost
 
 
+@pytest.mark.parametrize("form", ["grid", "stored"])
+def test_no_collection_walks_the_decoded_row_lists(form):
+    # The collection that runs as soon as the collector resumes must not meet the
+    # lists orjson made for each row (it would walk and promote 2x the rows).
+    rows = [[f"row{i}", "202401", str(i)] for i in range(5_000)]
+    body = orjson.dumps({"rows": rows}) if form == "grid" else encode_rows(rows)
+    del rows
+    seen: list[int] = []
+
+    def count_row_lists(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            young = gc.get_objects(generation=info["generation"])
+            seen.append(
+                sum(1 for o in young if type(o) is list and len(o) == 3 and o[1] == "202401")
+            )
+
+    gc.collect()
+    gc.callbacks.append(count_row_lists)
+    try:
+        decoded = decode_grid(body)["rows"] if form == "grid" else decode_rows(body)
+    finally:
+        gc.callbacks.remove(count_row_lists)
+    assert len(decoded) == 5_000 and decoded[7] == ("row7", "202401", "7")
+    assert seen, "the collector resumed without a collection: nothing was checked"
+    assert seen == [0] * len(seen)
+
+
 @pytest.mark.parametrize("decode", [decode_json, decode_grid])
 def test_the_collector_is_restored_also_on_error(decode):
     assert gc.isenabled()
